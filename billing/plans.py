@@ -1,0 +1,145 @@
+"""Service plans: the sync step that mirrors an account's plans (Audian), and their reading."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from billing.models import ServicePlan
+from billing.reports import provider_offers
+from portal.models import ProviderAccount
+from portal.sync import SyncCounts
+from portal.upstream.base import ProviderAdapter
+from portal.upstream.base import ServicePlan as UpstreamServicePlan
+from portal.upstream.capabilities import Capability
+
+
+def sync_service_plans(
+    account: ProviderAccount,
+    adapter: ProviderAdapter,
+    *,
+    now: datetime,
+    progress: Callable[[SyncCounts], None] = lambda counts: None,
+) -> SyncCounts:
+    """Make the account's stored plans equal to the upstream's list: new plans are created,
+    changed ones updated, unchanged ones left alone (a second sync writes nothing).
+
+    Plans are the account's current price list, not history, so a plan the upstream no
+    longer lists is removed; the list is read whole before anything is written, so a
+    failed read changes nothing."""
+    if not adapter.supports(Capability.SERVICE_PLANS):
+        # Nothing was asked of the upstream: this step cannot vouch for a run's success.
+        return SyncCounts(from_upstream=False)
+    plans = {plan.upstream_id: plan for plan in adapter.list_service_plans()}
+    counts = SyncCounts(fetched=len(plans))
+    _store(account, plans, now, counts)
+    progress(counts)
+    return counts
+
+
+@transaction.atomic
+def _store(
+    account: ProviderAccount,
+    plans: Mapping[str, UpstreamServicePlan],
+    now: datetime,
+    counts: SyncCounts,
+) -> None:
+    stored = {plan.upstream_id: plan for plan in ServicePlan.objects.filter(account=account)}
+    for upstream_id, record in plans.items():
+        values = {
+            "name": record.name[:200],
+            "description": record.description,
+            "rates": decimal_strings(record.rates),
+        }
+        plan = stored.get(upstream_id)
+        if plan is None:
+            ServicePlan.objects.create(
+                account=account, upstream_id=upstream_id[:128], synced_at=now, **values
+            )
+            counts.created += 1
+        elif any(getattr(plan, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(plan, name, value)
+            plan.synced_at = now
+            plan.save(update_fields=[*values, "synced_at"])
+            counts.updated += 1
+    gone = [plan.pk for upstream_id, plan in stored.items() if upstream_id not in plans]
+    if gone:
+        ServicePlan.objects.filter(pk__in=gone).delete()
+        counts.updated += len(gone)
+
+
+def decimal_strings(value: Any) -> Any:
+    """The rates as JSON with every amount a decimal string: a float in a JSON column would
+    round the price the next time it is read."""
+    if isinstance(value, Mapping):
+        return {str(key): decimal_strings(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [decimal_strings(item) for item in value]
+    if isinstance(value, Decimal | float):
+        return str(Decimal(str(value)))
+    return value
+
+
+@dataclass(frozen=True)
+class AccountPlans:
+    account: ProviderAccount
+    offers_plans: bool  # whether the provider has service plans at all
+    plans: list[ServicePlan]
+
+
+def service_plans_by_account() -> list[AccountPlans]:
+    """Every active account with its plans (two queries), each plan with its `rate_rows`,
+    and whether the provider offers plans, so a page can say "not offered" rather than
+    "none yet"."""
+    accounts = list(
+        ProviderAccount.objects.filter(is_active=True)
+        .select_related("provider")
+        .defer("api_secret")
+        .order_by("provider__name", "name")
+    )
+    plans = defaultdict(list)
+    for plan in ServicePlan.objects.filter(account__in=accounts).order_by("name", "pk"):
+        plan.rate_rows = plan_rates(plan)
+        plans[plan.account_id].append(plan)
+    return [
+        AccountPlans(
+            account,
+            provider_offers(account.provider.slug, Capability.SERVICE_PLANS),
+            plans[account.pk],
+        )
+        for account in accounts
+    ]
+
+
+def plan_rates(plan: ServicePlan) -> list[dict]:
+    """A plan's number rates as rows: what is priced, monthly rate, activation charge
+    (Decimals, None where the plan gives none)."""
+    rows = []
+    for classifier, rate in sorted(plan.rates.items()):
+        if not isinstance(rate, Mapping):
+            continue
+        rows.append(
+            {
+                "classifier": classifier,
+                "name": rate.get("name") or classifier,
+                "rate": _decimal(rate.get("rate")),
+                "activation": _decimal(rate.get("activation_charge")),
+            }
+        )
+    return rows
+
+
+def _decimal(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None

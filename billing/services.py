@@ -1,0 +1,267 @@
+"""Writes to billing data: transactions (synced or estimated) and balance snapshots."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from billing.models import BalanceSnapshot, Transaction
+from numbers.models import PhoneNumber
+from numbers.services import BATCH_SIZE, LISTING_BATCH_SIZE, batched
+from portal.bulk import AnyOf, copy_rows, insert_rows
+from portal.models import ProviderAccount
+from portal.prefetch import prefetched
+from portal.sync import SyncCounts
+from portal.upstream.base import ProviderAdapter, UpstreamTransaction
+from portal.upstream.capabilities import Capability
+
+# Re-read this far back from the newest stored transaction, so rows the upstream dated
+# slightly in the past (late postings, clock skew) between two syncs are not missed.
+TRANSACTION_OVERLAP = timedelta(days=2)
+# Estimates cover at most this far back: older rentals are history nobody budgets against.
+ESTIMATE_HORIZON = timedelta(days=366)
+ESTIMATE_PREFIX = "est:"
+
+
+def sync_transactions(
+    account: ProviderAccount,
+    adapter: ProviderAdapter,
+    *,
+    now: datetime,
+    progress: Callable[[SyncCounts], None] = lambda counts: None,
+) -> SyncCounts:
+    """Append the upstream's new transactions; for a provider without a billing API,
+    estimate the rentals from the numbers' fees instead (flagged `is_estimate`)."""
+    if not adapter.supports(Capability.TRANSACTIONS):
+        return estimate_rentals(account, adapter, now=now, progress=progress)
+    newest = Transaction.objects.filter(account=account, is_estimate=False).aggregate(
+        newest=Max("occurred_at")
+    )["newest"]
+    since = newest - TRANSACTION_OVERLAP if newest else None
+    counts = SyncCounts()
+    listing = batched(adapter.iter_transactions(since), LISTING_BATCH_SIZE)
+    # The next batch is fetched while this one is written (see portal.prefetch).
+    with closing(prefetched(listing)) as batches:
+        for batch in batches:
+            counts.fetched += len(batch)
+            counts.created += _append(account, batch)
+            progress(counts)
+    return counts
+
+
+@transaction.atomic
+def _append(account: ProviderAccount, records: Iterable[UpstreamTransaction]) -> int:
+    """Store the records not stored yet (append-only: a known id is never rewritten)."""
+    records = {record.upstream_id: record for record in records}
+    if connection.vendor == "postgresql":
+        return _append_through_staging(account, records.values())
+    known = set(
+        Transaction.objects.filter(
+            AnyOf(F("upstream_id"), list(records)), account=account
+        ).values_list("upstream_id", flat=True)
+    )
+    new = [record for upstream_id, record in records.items() if upstream_id not in known]
+    number_ids = _phone_number_ids(account, {record.number for record in new if record.number})
+    insert_rows(
+        Transaction,
+        [
+            {
+                "account_id": account.pk,
+                **dict(zip(_STAGED_FIELDS, _staged_values(record), strict=True)),
+                "phone_number_id": number_ids.get(record.number),
+            }
+            for record in new
+        ],
+    )
+    return len(new)
+
+
+def _phone_number_ids(account: ProviderAccount, numbers: set[str]) -> dict[str, int]:
+    if not numbers:
+        return {}
+    return dict(
+        PhoneNumber.objects.filter(
+            AnyOf(F("number"), list(numbers)), provider_id=account.provider_id
+        ).values_list("number", "pk")
+    )
+
+
+# What a ledger record says of a transaction, in the fields' order (the rest is the sync's).
+_STAGED_FIELDS = (
+    "upstream_id",
+    "kind",
+    "amount",
+    "currency",
+    "description",
+    "occurred_at",
+    "number",
+    "reference",
+)
+# PostgreSQL: a batch is staged in a temporary table of the session (creating one per batch
+# would cost more than the batch's insert), then moved out of it by one statement, so the
+# table is empty again whether or not a transaction around the sync commits.
+_STAGE = """
+    CREATE TEMPORARY TABLE IF NOT EXISTS sync_transaction_staging ON COMMIT DELETE ROWS AS
+    SELECT upstream_id, kind, amount, currency, description, occurred_at, number, reference
+    FROM billing_transaction WITH NO DATA
+"""
+_INSERT_STAGED = """
+    WITH staged AS (DELETE FROM sync_transaction_staging RETURNING *)
+    INSERT INTO billing_transaction (
+        upstream_id, kind, amount, currency, description, occurred_at, number, reference,
+        account_id, phone_number_id, is_estimate, created_at
+    )
+    SELECT staged.*, %(account)s, phone.id, FALSE, %(now)s
+    FROM staged
+    LEFT JOIN numbers_phonenumber AS phone
+        ON phone.provider_id = %(provider)s AND phone.number = staged.number
+    ON CONFLICT (account_id, upstream_id) DO NOTHING
+"""
+
+
+def _staged_values(record: UpstreamTransaction) -> tuple:
+    return (
+        record.upstream_id[:128],
+        record.kind,
+        record.amount,
+        record.currency,
+        record.description[:500],
+        record.occurred_at,
+        record.number,
+        record.reference[:200],
+    )
+
+
+def _append_through_staging(account: ProviderAccount, records: Iterable[UpstreamTransaction]):
+    """PostgreSQL: the batch is copied into a temporary table, then inserted from it in one
+    statement that skips the ids already stored (ON CONFLICT on the unique account + id)
+    and links each row to its phone number by a join: no lookups, no id list sent back and
+    forth, and the count of rows inserted is the database's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE)
+        copy_rows(cursor, "sync_transaction_staging", _STAGED_FIELDS, map(_staged_values, records))
+        cursor.execute(
+            _INSERT_STAGED,
+            {"account": account.pk, "now": timezone.now(), "provider": account.provider_id},
+        )
+        return cursor.rowcount
+
+
+def estimate_rentals(
+    account: ProviderAccount,
+    adapter: ProviderAdapter,
+    *,
+    now: datetime,
+    progress: Callable[[SyncCounts], None] = lambda counts: None,
+) -> SyncCounts:
+    """One estimated `recurring` row per rental period of each number the account holds or
+    held within the horizon, at the number's monthly fee. Ids are derived from the number
+    and the period start, so re-estimating never duplicates a row."""
+    counts = SyncCounts(from_upstream=False)
+    numbers = (
+        PhoneNumber.objects.filter(account=account, monthly_fee__gt=0, purchased_at__isnull=False)
+        .only("pk", "number", "monthly_fee", "currency", "purchased_at", "released_at")
+        .order_by("pk")
+    )
+    for batch in batched(numbers.iterator(chunk_size=BATCH_SIZE), BATCH_SIZE):
+        estimates = [
+            estimate
+            for number in batch
+            for estimate in _rental_estimates(number, adapter.rental_period_days, now)
+        ]
+        counts.fetched += len(estimates)
+        counts.created += _store_estimates(account, estimates)
+        progress(counts)
+    return counts
+
+
+def _rental_estimates(number: PhoneNumber, period_days: int | None, now: datetime):
+    end = min(now, number.released_at) if number.released_at else now
+    horizon = now - ESTIMATE_HORIZON
+    for start in _period_starts(number.purchased_at, end, period_days):
+        if start >= horizon:
+            yield Transaction(
+                upstream_id=f"{ESTIMATE_PREFIX}{number.number}:{start:%Y-%m-%d}",
+                kind=Transaction.Kind.RECURRING,
+                amount=number.monthly_fee,
+                currency=number.currency,
+                description="Rental estimated from the number's monthly fee",
+                occurred_at=start,
+                number=number.number,
+                phone_number_id=number.pk,
+                is_estimate=True,
+            )
+
+
+def _period_starts(first: datetime, end: datetime, period_days: int | None):
+    """Renewal dates from `first` until `end`: every `period_days`, or monthly on the
+    purchase day (the last day of shorter months)."""
+    index = 0
+    while True:
+        if period_days:
+            start = first + timedelta(days=period_days * index)
+        else:
+            start = _add_months(first, index)
+        if start > end:
+            return
+        yield start
+        index += 1
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+@transaction.atomic
+def _store_estimates(account: ProviderAccount, estimates: list[Transaction]) -> int:
+    known = set(
+        Transaction.objects.filter(
+            account=account, upstream_id__in=[e.upstream_id for e in estimates]
+        ).values_list("upstream_id", flat=True)
+    )
+    new = [estimate for estimate in estimates if estimate.upstream_id not in known]
+    for estimate in new:
+        estimate.account = account
+    Transaction.objects.bulk_create(new)
+    return len(new)
+
+
+def snapshot_balance(
+    account: ProviderAccount,
+    adapter: ProviderAdapter,
+    *,
+    now: datetime,
+    progress: Callable[[SyncCounts], None] = lambda counts: None,
+) -> SyncCounts:
+    """Record the balance when it differs from the latest snapshot. An unchanged balance
+    writes nothing: the run's time already says when it was last confirmed."""
+    counts = SyncCounts()
+    if not adapter.supports(Capability.BALANCE):
+        return counts
+    balance = adapter.get_balance()
+    counts.fetched = 1
+    latest = BalanceSnapshot.objects.filter(account=account).order_by("-taken_at").first()
+    unchanged = latest is not None and (latest.balance, latest.currency, latest.credit_limit) == (
+        balance.amount,
+        balance.currency,
+        balance.credit_limit,
+    )
+    if not unchanged:
+        BalanceSnapshot.objects.create(
+            account=account,
+            balance=balance.amount,
+            currency=balance.currency,
+            credit_limit=balance.credit_limit,
+            taken_at=now,
+        )
+        counts.created = 1
+    return counts

@@ -1,0 +1,145 @@
+import re
+from datetime import datetime, time, timedelta
+from functools import cache
+
+import django_filters
+import phonenumbers
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from numbers.models import PhoneNumber, Tag
+from portal.forms import DateInput, MoreFiltersMixin, style_filter_form
+from portal.models import Provider, ProviderAccount
+
+CAPABILITY_CHOICES = [
+    (name, capfirst(PhoneNumber._meta.get_field(name).verbose_name))
+    for name in PhoneNumber.CAPABILITIES
+]
+
+
+@cache
+def country_choices():
+    """Every country a phone number can belong to, by English name. Built from phonenumbers'
+    metadata rather than the table, so the form costs no query however many numbers exist."""
+    # Imported on first use: the geocoder loads its data, which costs half a second.
+    from phonenumbers.geocoder import country_name_for_number
+
+    choices = []
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        example = phonenumbers.example_number(region)
+        name = country_name_for_number(example, "en") if example else ""
+        choices.append((region, f"{name} ({region})" if name else region))
+    return sorted(choices, key=lambda choice: choice[1])
+
+
+def _start_of_day(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class PhoneNumberFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("purchased_from"), cleaned.get("purchased_to")
+        if start and end and start > end:
+            self.add_error("purchased_to", "The end date is before the start date.")
+        return cleaned
+
+
+class PhoneNumberFilter(MoreFiltersMixin, django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    provider = django_filters.ModelChoiceFilter(
+        queryset=Provider.objects.all(), to_field_name="slug", empty_label="All providers"
+    )
+    account = django_filters.ModelChoiceFilter(
+        queryset=ProviderAccount.objects.select_related("provider"), empty_label="All accounts"
+    )
+    status = django_filters.ChoiceFilter(
+        choices=PhoneNumber.Status.choices, empty_label="Any status"
+    )
+    tag = django_filters.ModelChoiceFilter(
+        label="Tag",
+        field_name="tags",
+        queryset=Tag.objects.all(),
+        to_field_name="name",
+        empty_label="Any tag",
+    )
+    country = django_filters.ChoiceFilter(choices=country_choices, empty_label="Any country")
+    number_type = django_filters.ChoiceFilter(
+        label="Type", choices=PhoneNumber.Type.choices, empty_label="Any type"
+    )
+    capability = django_filters.ChoiceFilter(
+        label="Capability",
+        choices=CAPABILITY_CHOICES,
+        method="has_capability",
+        empty_label="Any capability",
+    )
+    purchased_from = django_filters.DateFilter(
+        label="Purchased from", method="purchased_on_or_after", widget=DateInput
+    )
+    purchased_to = django_filters.DateFilter(
+        label="Purchased until", method="purchased_on_or_before", widget=DateInput
+    )
+
+    # The filters always in view; the others sit behind "More filters".
+    PRIMARY = ("q", "provider", "account", "status")
+
+    class Meta:
+        model = PhoneNumber
+        form = PhoneNumberFilterForm
+        fields = [
+            "q",
+            "provider",
+            "account",
+            "status",
+            "tag",
+            "country",
+            "number_type",
+            "capability",
+            "purchased_from",
+            "purchased_to",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_filter_form(self.form)
+        search = self.form.fields["q"].widget
+        search.input_type = "search"
+        search.attrs.update({"placeholder": "Digits or label", "autocomplete": "off"})
+
+    def describe(self) -> list[tuple[str, str]]:
+        """The filters in use, as (label, value as shown in the form) pairs; call only on a
+        valid filter."""
+        described = []
+        for name, field in self.form.fields.items():
+            value = self.form.cleaned_data.get(name)
+            if value in (None, ""):
+                continue
+            if hasattr(field, "choices") and not hasattr(value, "pk"):
+                value = dict(field.choices).get(value, value)
+            described.append((str(field.label), str(value)))
+        return described
+
+    def search(self, queryset, name, value):
+        """Digits in any format (`415 555`, `+1 (415)`) match inside the number, and so do
+        national ones (`(022) 6123`): E.164 drops the trunk prefix 0. The text also matches
+        the portal's and the provider's labels."""
+        condition = Q(label__icontains=value) | Q(upstream_label__icontains=value)
+        digits = re.sub(r"\D", "", value)
+        if digits:
+            condition |= Q(number__contains=digits)
+        national = digits.lstrip("0")
+        if national and national != digits:
+            condition |= Q(number__contains=national)
+        return queryset.filter(condition)
+
+    def has_capability(self, queryset, name, value):
+        return queryset.filter(**{value: True})
+
+    # Whole days in the portal's time zone, as ranges on the column so its index serves.
+    def purchased_on_or_after(self, queryset, name, value):
+        return queryset.filter(purchased_at__gte=_start_of_day(value))
+
+    def purchased_on_or_before(self, queryset, name, value):
+        return queryset.filter(purchased_at__lt=_start_of_day(value + timedelta(days=1)))

@@ -1,0 +1,88 @@
+"""Setting a number's label: at the provider where it stores labels, else in the portal.
+
+`label` is the portal's own label (sync never overwrites it); `upstream_label` mirrors the
+provider's. A provider that stores labels (its adapter declares UPDATE_LABEL) gets the new
+label first, and the portal changes only once the provider said yes, so a failed push
+loses nothing. Elsewhere the label lives in the portal alone and the upstream is untouched.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+from numbers.models import PhoneNumber
+from numbers.records import owned_record, provider_supports
+from portal.models import AuditEvent
+from portal.services import record_audit_event
+from portal.upstream import adapter_for
+from portal.upstream.capabilities import Capability
+
+LABEL_MAX_LENGTH = PhoneNumber._meta.get_field("label").max_length
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    phone_number: PhoneNumber
+    changed: bool
+    at_provider: bool  # False: kept in the portal, the provider has no labels
+
+
+def labels_stored_upstream(phone_number: PhoneNumber) -> bool:
+    return provider_supports(phone_number.provider, Capability.UPDATE_LABEL)
+
+
+def clean_label(raw: str) -> str:
+    """The label as stored: surrounding whitespace dropped, one line, within the limit.
+    An empty label clears it."""
+    label = (raw or "").strip()
+    if any(unicodedata.category(character) == "Cc" for character in label):
+        raise ValidationError("A label is one line of text, without tabs or line breaks.")
+    if len(label) > LABEL_MAX_LENGTH:
+        raise ValidationError(
+            "A label has at most %(limit)d characters (this one has %(length)d).",
+            params={"limit": LABEL_MAX_LENGTH, "length": len(label)},
+        )
+    return label
+
+
+def ensure_labellable(phone_number: PhoneNumber) -> None:
+    if phone_number.status == PhoneNumber.Status.RELEASED:
+        raise ValidationError("This number has been released; it can no longer be labelled.")
+
+
+def set_label(phone_number: PhoneNumber, raw_label: str, *, actor) -> LabelChange:
+    """Give the number `raw_label` (cleaned by `clean_label`) and audit the change.
+
+    Raises ValidationError for a label or number the portal refuses, and the adapter's
+    UpstreamError when the provider refuses or cannot be reached; the row is then as it
+    was."""
+    label = clean_label(raw_label)
+    ensure_labellable(phone_number)
+    at_provider = labels_stored_upstream(phone_number)
+    unchanged = label == phone_number.label and (
+        not at_provider or label == phone_number.upstream_label
+    )
+    if unchanged:
+        return LabelChange(phone_number, changed=False, at_provider=at_provider)
+
+    before = {"label": phone_number.label}
+    fields = ["label", "updated_at"]
+    if at_provider:
+        before["upstream_label"] = phone_number.upstream_label
+        with adapter_for(phone_number.account) as adapter:
+            updated = adapter.update_label(owned_record(phone_number), label)
+        phone_number.upstream_label = updated.label[:LABEL_MAX_LENGTH]
+        fields.append("upstream_label")
+    phone_number.label = label
+    phone_number.save(update_fields=fields)
+    record_audit_event(
+        actor=actor,
+        action=AuditEvent.Action.LABEL,
+        obj=phone_number,
+        before=before,
+        after={name: getattr(phone_number, name) for name in before},
+    )
+    return LabelChange(phone_number, changed=True, at_provider=at_provider)

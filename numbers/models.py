@@ -1,0 +1,195 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.functional import cached_property
+
+from portal.models import Provider, ProviderAccount
+from portal.money import currency_field, currency_is_iso_code, money_field
+from portal.phone import format_international, number_is_e164
+
+
+class Tag(models.Model):
+    """A portal-side tag for grouping numbers (a customer, a cost centre). Never sent upstream."""
+
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PhoneNumber(models.Model):
+    """A number the reseller holds (or held) at a provider, as last seen upstream.
+
+    Sync never deletes a row: a number gone upstream becomes `released` with a date, so its
+    transactions and history stay attached.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PENDING = "pending", "Pending"
+        SUSPENDED = "suspended", "Suspended"
+        RELEASED = "released", "Released"
+
+    class Type(models.TextChoices):
+        LOCAL = "local", "Local"
+        MOBILE = "mobile", "Mobile"
+        TOLL_FREE = "toll_free", "Toll-free"
+        NATIONAL = "national", "National"
+        UNKNOWN = "unknown", "Unknown"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="numbers")
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="numbers")
+    number = models.CharField(max_length=16, help_text="E.164, e.g. +14155550100.")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2.")
+    region = models.CharField(max_length=100, blank=True)
+    number_type = models.CharField("type", max_length=20, choices=Type, default=Type.UNKNOWN)
+    upstream_id = models.CharField(
+        "upstream id", max_length=100, blank=True, help_text="Empty where the provider has none."
+    )
+    upstream_label = models.CharField("label at provider", max_length=255, blank=True)
+    label = models.CharField(
+        max_length=255, blank=True, help_text="The portal's own label; sync never overwrites it."
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="numbers")
+    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
+    voice = models.BooleanField(default=False)
+    sms = models.BooleanField("SMS", default=False)
+    mms = models.BooleanField("MMS", default=False)
+    fax = models.BooleanField(default=False)
+    setup_fee = money_field("setup fee", default=0)
+    monthly_fee = money_field("monthly fee", default=0)
+    currency = currency_field()
+    purchased_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    CAPABILITIES = ("voice", "sms", "mms", "fax")
+
+    class Meta:
+        ordering = ["number"]
+        permissions = [
+            ("purchase_number", "Can buy numbers"),
+            ("label_number", "Can label numbers"),
+            ("release_number", "Can release numbers"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "number"], name="number_unique_per_provider"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "upstream_id"],
+                condition=~Q(upstream_id=""),
+                name="number_unique_upstream_id",
+            ),
+            number_is_e164("number"),
+            currency_is_iso_code("number"),
+            models.CheckConstraint(
+                condition=Q(setup_fee__gte=0, monthly_fee__gte=0), name="number_fees_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="released", released_at__isnull=False) | ~Q(status="released"),
+                name="number_released_has_date",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "status"], name="number_account_status"),
+            models.Index(fields=["provider", "status"], name="number_provider_status"),
+            models.Index(fields=["status", "country"], name="number_status_country"),
+            # Sorted by label, tie-break included (as numbers.tables.sorted_by orders).
+            models.Index(fields=["label", "number", "id"], name="number_label_order"),
+            # The newest change: part of the key of cached reports (billing.report_cache).
+            models.Index(fields=["updated_at"], name="number_updated_at"),
+            models.Index(fields=["number_type"], name="number_type"),
+            models.Index(fields=["purchased_at"], name="number_purchased_at"),
+            # The numbers list's default order, tie-break included: a page reads its rows
+            # from this index instead of sorting the whole table.
+            models.Index(fields=["number", "id"], name="number_list_order"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def save(self, *args, **kwargs):
+        # The provider is the account's; it is stored here only so the database can
+        # enforce "one row per number per provider".
+        self.provider_id = self.account.provider_id
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("numbers:detail", args=[self.pk])
+
+    @cached_property  # a list row shows it twice (link and checkbox label)
+    def display_number(self):
+        return format_international(self.number)
+
+    @property
+    def display_label(self):
+        return self.label or self.upstream_label
+
+    @property
+    def capabilities(self):
+        return [name for name in self.CAPABILITIES if getattr(self, name)]
+
+
+class NumberOrder(models.Model):
+    """One purchase attempt. The idempotency key, made when the buy dialog opened, is unique,
+    so double submits and retries can only ever reach one order and one upstream purchase."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUBMITTED = "submitted", "Submitted"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown (being checked)"
+
+    OPEN_STATES = (State.PENDING, State.SUBMITTED)
+
+    idempotency_key = models.UUIDField(unique=True, editable=False)
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="orders")
+    number = models.CharField(max_length=16)
+    label = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=20, choices=State, default=State.PENDING)
+    setup_fee = money_field("quoted setup fee", null=True, blank=True)
+    monthly_fee = money_field("quoted monthly fee", null=True, blank=True)
+    currency = currency_field()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="number_orders"
+    )
+    phone_number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    error_code = models.CharField(max_length=50, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Two people buying the same number on one account at once: one order wins.
+            models.UniqueConstraint(
+                fields=["account", "number"],
+                condition=Q(state__in=["pending", "submitted"]),
+                name="order_one_open_per_number",
+                violation_error_message="An order for this number is already in progress.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="completed") | Q(phone_number__isnull=False),
+                name="order_completed_has_number",
+            ),
+            number_is_e164("order"),
+            currency_is_iso_code("order"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "-created_at"], name="order_state_recent"),
+            models.Index(fields=["account", "-created_at"], name="order_account_recent"),
+        ]
+
+    def __str__(self):
+        return f"Order {self.number} ({self.get_state_display()})"

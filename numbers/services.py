@@ -1,0 +1,157 @@
+"""Writes to phone numbers: the sync of owned numbers from a provider."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
+from datetime import datetime
+from decimal import Decimal
+from itertools import islice
+
+from django.db import transaction
+from django.db.models import F
+
+from numbers.models import PhoneNumber
+from portal.bulk import AnyOf, insert_rows
+from portal.models import ProviderAccount
+from portal.money import MONEY_PLACES
+from portal.phone import country_of
+from portal.prefetch import prefetched
+from portal.sync import SyncCounts
+from portal.upstream.base import OwnedNumber, ProviderAdapter
+
+BATCH_SIZE = 500
+# Rows of an upstream listing written per transaction: each batch costs a few round trips
+# to the database whatever its size, so bigger batches cost less per row, while memory
+# holds at most three of them (see portal.prefetch).
+LISTING_BATCH_SIZE = 2000
+_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
+
+# The fields sync owns. The portal's own fields (label, tags) are never among them.
+SYNCED_FIELDS = (
+    "account_id",
+    "upstream_id",
+    "upstream_label",
+    "status",
+    "country",
+    "region",
+    "number_type",
+    "voice",
+    "sms",
+    "mms",
+    "fax",
+    "setup_fee",
+    "monthly_fee",
+    "currency",
+    "purchased_at",
+    "released_at",
+)
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _fee(amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else amount.quantize(_QUANTUM)
+
+
+# Fields some listings leave out (Audian lists no fees): unknown keeps what the portal has.
+_KEEP_WHEN_UNKNOWN = ("setup_fee", "monthly_fee", "purchased_at")
+
+
+def synced_values(record: OwnedNumber, account: ProviderAccount, now: datetime) -> dict:
+    """The row's synced fields as the upstream record says they should be."""
+    released = record.status == PhoneNumber.Status.RELEASED
+    values = {
+        "account_id": account.pk,
+        "upstream_id": record.upstream_id[:100],
+        "upstream_label": record.label[:255],
+        "status": record.status,
+        "country": record.country or country_of(record.number),
+        "region": record.region[:100],
+        "number_type": record.number_type,
+        **{name: name in record.capabilities for name in PhoneNumber.CAPABILITIES},
+        "setup_fee": _fee(record.setup_fee),
+        "monthly_fee": _fee(record.monthly_fee),
+        "currency": record.currency,
+        "purchased_at": record.purchased_at,
+        # A released row always has a date (a database rule); a live one never does.
+        "released_at": (record.released_at or now) if released else None,
+    }
+    for name in _KEEP_WHEN_UNKNOWN:
+        if getattr(record, name) is None:
+            del values[name]
+    return values
+
+
+def sync_owned_numbers(
+    account: ProviderAccount,
+    adapter: ProviderAdapter,
+    *,
+    now: datetime,
+    progress: Callable[[SyncCounts], None] = lambda counts: None,
+) -> SyncCounts:
+    """Make the account's numbers equal to the upstream listing.
+
+    Pages are upserted in bulk (a few queries per page, none per row) and only changed rows
+    are written. Numbers missing from the listing are released, but only once the listing
+    is complete: an error part way propagates before anything is released."""
+    counts = SyncCounts()
+    seen: set[str] = set()
+    listing = batched(adapter.iter_owned_numbers(), LISTING_BATCH_SIZE)
+    # The next batch is fetched while this one is written (see portal.prefetch).
+    with closing(prefetched(listing)) as batches:
+        for batch in batches:
+            counts.fetched += len(batch)
+            fresh = {record.number: record for record in batch if record.number not in seen}
+            seen.update(fresh)
+            _upsert(account, fresh.values(), counts, now)
+            progress(counts)
+    counts.released = _release_missing(account, seen, now)
+    return counts
+
+
+@transaction.atomic
+def _upsert(account, records: Iterable[OwnedNumber], counts: SyncCounts, now: datetime):
+    records = list(records)
+    stored = _stored_values(account, [record.number for record in records])
+    new_rows, changed_rows, changed_fields = [], [], set()
+    for record in records:
+        values = synced_values(record, account, now)
+        row = stored.get(record.number)
+        if row is None:
+            new_rows.append({"provider_id": account.provider_id, "number": record.number, **values})
+            continue
+        changed = [name for name, value in values.items() if row[name] != value]
+        if changed:
+            changed_rows.append(PhoneNumber(**{**row, **values, "updated_at": now}))
+            changed_fields.update(changed)
+    insert_rows(PhoneNumber, new_rows)
+    if changed_rows:
+        PhoneNumber.objects.bulk_update(changed_rows, [*sorted(changed_fields), "updated_at"])
+    counts.created += len(new_rows)
+    counts.updated += len(changed_rows)
+
+
+def _stored_values(account, numbers: list[str]) -> dict[str, dict]:
+    """The synced fields (and pk) of the provider's rows for `numbers`, by number: plain
+    values, as a model instance per row would cost more than the comparison itself."""
+    columns = ("pk", *SYNCED_FIELDS)
+    rows = PhoneNumber.objects.filter(
+        AnyOf(F("number"), numbers), provider_id=account.provider_id
+    ).values_list("number", *columns)
+    return {number: dict(zip(columns, values, strict=True)) for number, *values in rows}
+
+
+def _release_missing(account, seen: set[str], now: datetime) -> int:
+    """Mark released every live number of the account that a complete listing lacked."""
+    live = PhoneNumber.objects.filter(account=account).exclude(status=PhoneNumber.Status.RELEASED)
+    gone = [pk for pk, number in live.values_list("pk", "number") if number not in seen]
+    for chunk in batched(gone, BATCH_SIZE):
+        PhoneNumber.objects.filter(pk__in=chunk).update(
+            status=PhoneNumber.Status.RELEASED, released_at=now, updated_at=now
+        )
+    return len(gone)

@@ -1,0 +1,301 @@
+from decimal import Decimal
+from html import escape
+
+import django_tables2 as tables
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django_tables2.data import TableQuerysetData
+from django_tables2.export import TableExport
+from tablib import Dataset
+
+from numbers.models import PhoneNumber
+from numbers.selectors import with_tag_names
+from numbers.services import batched
+from portal.spreadsheets import neutralise_formula
+from portal.tables import BoundedPagination, QuickRowsMixin
+from portal.templatetags.portal_tags import money
+
+STATUS_BADGES = {
+    PhoneNumber.Status.ACTIVE: "text-bg-success",
+    PhoneNumber.Status.PENDING: "text-bg-info",
+    PhoneNumber.Status.SUSPENDED: "text-bg-warning",
+    PhoneNumber.Status.RELEASED: "text-bg-secondary",
+}
+
+# The bulk label form; the row checkboxes belong to it through their `form` attribute, so
+# the form need not wrap the table (whose sort and page links htmx boosts).
+BULK_FORM_ID = "bulk-form"
+DEFAULT_PER_PAGE = 50
+PER_PAGE_CHOICES = (25, 50, 100, 200)
+MONEY = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
+
+
+def plain_amount(amount: Decimal) -> Decimal:
+    """The amount as the `money` filter shows it (1.5000 → 1.50, 0.0085 → 0.0085), for
+    exports: no thousands separator, no currency."""
+    cents = amount.quantize(Decimal("0.01"))
+    return cents if amount == cents else amount
+
+
+def page_size(requested) -> int:
+    """The rows per page for a `per_page` from the URL: within bounds, so no URL makes one
+    page load the whole table; the default when it is missing or not a number."""
+    try:
+        size = int(requested)
+    except (TypeError, ValueError):
+        return DEFAULT_PER_PAGE
+    return min(max(size, 1), max(PER_PAGE_CHOICES))
+
+
+def sorted_by(*fields):
+    """Sort on `fields`, then on the number and the row id, so that rows that tie keep one
+    order: pages then neither repeat nor skip a row, and exports match the screen."""
+    return (*fields, "number", "pk")
+
+
+class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
+    max_per_page = max(PER_PAGE_CHOICES)
+
+    select = tables.CheckBoxColumn(
+        accessor="pk",
+        exclude_from_export=True,
+        attrs={
+            "th": {"class": "select-column"},
+            "td": {"class": "select-column"},
+            "th__input": {
+                "class": "form-check-input",
+                "data-select-page": "",
+                "aria-label": "Select every number on this page",
+            },
+            "td__input": {
+                "class": "form-check-input",
+                "name": "pk",
+                "form": BULK_FORM_ID,
+                "aria-label": lambda record: f"Select {record.display_number}",
+            },
+        },
+    )
+    number = tables.Column(
+        linkify=True,
+        order_by=sorted_by(),
+        attrs={
+            "td": {"class": "number text-nowrap font-monospace"},
+            "a": {"class": "text-decoration-none"},
+        },
+    )
+    # Never empty: without a label of its own a number shows its provider's, or a dash.
+    label = tables.Column(
+        order_by=sorted_by("label"), attrs={"td": {"class": "label"}}, empty_values=()
+    )
+    upstream_label = tables.Column(verbose_name="Label at provider", visible=False)
+    tags = tables.Column(accessor="pk", verbose_name="Tags", visible=False)
+    # On screen the account cell names its provider too (sorted by both); exports keep
+    # them in two columns.
+    provider = tables.Column(
+        accessor="provider__name",
+        verbose_name="Provider",
+        order_by=sorted_by("provider__name"),
+        visible=False,
+    )
+    account = tables.Column(
+        accessor="account__name",
+        verbose_name="Account",
+        order_by=sorted_by("provider__name", "account__name"),
+        attrs={"td": {"class": "text-nowrap"}},
+    )
+    status = tables.Column(order_by=sorted_by("status"))
+    number_type = tables.Column(verbose_name="Type", order_by=sorted_by("number_type"))
+    country = tables.Column(order_by=sorted_by("country"))
+    capabilities = tables.Column(accessor="pk", verbose_name="Capabilities", visible=False)
+    monthly_fee = tables.Column(
+        verbose_name="Monthly", order_by=sorted_by("monthly_fee"), attrs=MONEY
+    )
+    setup_fee = tables.Column(verbose_name="Setup", visible=False)
+    currency = tables.Column(visible=False)
+    purchased_at = tables.Column(
+        verbose_name="Purchased",
+        order_by=sorted_by("purchased_at"),
+        attrs={"td": {"class": "text-nowrap"}},
+    )
+
+    class Meta:
+        model = PhoneNumber
+        fields = ()
+        sequence = (
+            "select",
+            "number",
+            "label",
+            "upstream_label",
+            "tags",
+            "provider",
+            "account",
+            "status",
+            "number_type",
+            "country",
+            "capabilities",
+            "monthly_fee",
+            "setup_fee",
+            "currency",
+            "purchased_at",
+        )
+        order_by = "number"
+        attrs = {"class": "table table-hover align-middle mb-0 numbers-table"}
+        empty_text = "No numbers match these filters."
+        template_name = "quick_rows_table.html"
+
+    def paginate(self, *args, per_page=DEFAULT_PER_PAGE, **kwargs):
+        super().paginate(*args, per_page=page_size(per_page), **kwargs)
+
+    # The cells of a page on screen, written directly (see QuickRowsMixin); None shows the
+    # column's default. Plain f-strings with the standard library's `escape` (what Django's
+    # escape calls), as Django's lazy-aware format_html costs more than the rest of a cell.
+
+    def cell_select(self, record):
+        return mark_safe(  # noqa: S308 - the one value written in is escaped
+            f'<input type="checkbox" name="pk" value="{record.pk}" class="form-check-input" '
+            f'form="{BULK_FORM_ID}" aria-label="Select {escape(record.display_number)}"/>'
+        )
+
+    def cell_number(self, record):
+        return mark_safe(  # noqa: S308 - the values written in are escaped
+            f'<a href="{escape(record.get_absolute_url())}" class="text-decoration-none">'
+            f"{escape(record.display_number)}</a>"
+        )
+
+    def cell_label(self, record):
+        return self.render_label(record)
+
+    def cell_account(self, record):
+        return self.render_account(record)
+
+    def cell_status(self, record):
+        return self.render_status(record)
+
+    def cell_number_type(self, record):
+        return escape(record.get_number_type_display()) if record.number_type else None
+
+    def cell_country(self, record):
+        return escape(record.country) if record.country else None
+
+    def cell_monthly_fee(self, record):
+        return None if record.monthly_fee is None else self.render_monthly_fee(record)
+
+    def cell_purchased_at(self, record):
+        return (
+            None if record.purchased_at is None else self.render_purchased_at(record.purchased_at)
+        )
+
+    # On screen: what a person reads. In exports (value_*): plain values a spreadsheet can
+    # compute with, money as a decimal beside its currency.
+
+    def render_number(self, record):
+        return record.display_number
+
+    def value_number(self, record):
+        return record.number
+
+    def render_label(self, record):
+        if record.label:
+            label = escape(record.label)
+        else:
+            label = (
+                '<span class="text-body-secondary" title="Label at the provider">'
+                f"{escape(record.upstream_label or '—')}</span>"
+            )
+        tags = "".join(
+            f'<span class="badge rounded-pill text-bg-light border ms-1">{escape(name)}</span>'
+            for name in record.tag_names
+        )
+        return mark_safe(label + tags)  # noqa: S308 - every value written in is escaped
+
+    def render_account(self, record):
+        return mark_safe(  # noqa: S308 - the values written in are escaped
+            f'{escape(record.account.name)}<div class="small text-body-secondary">'
+            f"{escape(record.provider.name)}</div>"
+        )
+
+    def value_account(self, record):
+        return record.account.name
+
+    def value_label(self, record):
+        return record.label
+
+    def value_tags(self, record):
+        return ", ".join(record.tag_names)
+
+    def value_capabilities(self, record):
+        return ", ".join(record.capabilities)
+
+    def render_status(self, record):
+        return mark_safe(  # noqa: S308 - the values written in are escaped
+            f'<span class="badge {STATUS_BADGES.get(record.status, "text-bg-light")}">'
+            f"{escape(record.get_status_display())}</span>"
+        )
+
+    def value_status(self, record):
+        return record.get_status_display()
+
+    def value_number_type(self, record):
+        return record.get_number_type_display()
+
+    def render_monthly_fee(self, record):
+        return money(record.monthly_fee, record.currency)
+
+    def value_monthly_fee(self, record):
+        return plain_amount(record.monthly_fee)
+
+    def value_setup_fee(self, record):
+        return plain_amount(record.setup_fee)
+
+    def render_purchased_at(self, value):
+        return timezone.localdate(value).isoformat()
+
+    def value_purchased_at(self, record):
+        # A date, not text: spreadsheets sort and filter it as one.
+        return timezone.localdate(record.purchased_at) if record.purchased_at else None
+
+    def value_provider(self, record):
+        return record.provider.name
+
+    def as_values(self, exclude_columns=()):
+        """The export's rows, as django-tables2's `as_values` gives them, without its
+        introspection of every cell (which costs more than everything else together in a
+        large export): each column's value is its `value_<name>(record)` or its field."""
+        columns = [
+            column
+            for column in self.columns.iterall()
+            if not (column.column.exclude_from_export or column.name in exclude_columns)
+        ]
+        yield [str(column.header) for column in columns]
+        getters = [
+            getattr(self, f"value_{column.name}", None) or column.accessor.resolve
+            for column in columns
+        ]
+        for record in self.data:
+            yield [get(record) for get in getters]
+
+
+class ListRows(TableQuerysetData):
+    """The list's rows. A page (a slice) is read as usual and gets its tags from the view;
+    a full iteration (an export: every row) reads the rows in chunks, each with its tags
+    in one query, so a large export never caches the whole table at once."""
+
+    CHUNK_SIZE = 2000
+
+    def __iter__(self):
+        rows = self.data.iterator(chunk_size=self.CHUNK_SIZE)
+        for chunk in batched(rows, self.CHUNK_SIZE):
+            yield from with_tag_names(chunk)
+
+
+class SafeTableExport(TableExport):
+    """django-tables2's export (every row of the table, in its order) with formula-like
+    text neutralised in every cell, headers included."""
+
+    def table_to_dataset(self, table, exclude_columns, dataset_kwargs=None):
+        dataset = super().table_to_dataset(table, exclude_columns, dataset_kwargs)
+        safe = Dataset(title=dataset.title)
+        safe.headers = [neutralise_formula(header) for header in dataset.headers]
+        for row in dataset:
+            safe.append([neutralise_formula(value) for value in row])
+        return safe

@@ -1,0 +1,1 @@
+"""The numbers pages, one module per page family; each module lists its own URLs."""

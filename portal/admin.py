@@ -1,0 +1,329 @@
+"""Django admin for providers, accounts (with write-only credentials), syncs and the audit log.
+
+The helpers at the top (read-only admins, money and JSON columns, the account filter) are
+shared with `numbers.admin` and `billing.admin`.
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.db.models import Count
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
+from portal.services import record_audit_event
+
+admin.site.site_header = "Number portal administration"
+admin.site.site_title = "Number portal administration"
+
+
+class ReadOnlyAdminMixin:
+    """View-only admin for rows the portal only appends (audit, syncs, upstream billing data):
+    editing them in the admin would falsify history, so nobody may, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class HttpsURLField(forms.URLField):
+    """Assumes https for a URL typed without a scheme, as Django 6 will by default."""
+
+    def __init__(self, **kwargs):
+        super().__init__(assume_scheme="https", **kwargs)
+
+
+URL_FIELD_OVERRIDES = {models.URLField: {"form_class": HttpsURLField}}
+
+
+def format_money(amount, currency):
+    """'25.0000 USD': an amount is never shown, sorted against or summed without its currency."""
+    if amount is None:
+        return None
+    return f"{amount} {currency}"
+
+
+def money_column(amount_field, description):
+    """An admin column (or read-only field) showing `amount_field` with the row's currency."""
+
+    @admin.display(description=description, ordering=amount_field)
+    def column(model_admin, obj):
+        return format_money(getattr(obj, amount_field), obj.currency)
+
+    return column
+
+
+def pretty_json(value):
+    """JSON indented in a <pre>; format_html escapes it, since it holds upstream/user data."""
+    if value is None:
+        return None
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+    return format_html("<pre>{}</pre>", text)
+
+
+class AccountListFilter(admin.RelatedFieldListFilter):
+    """Filter by provider account. An account's name includes its provider, so the choices
+    are loaded with it in one query instead of one query per account."""
+
+    def field_choices(self, field, request, model_admin):
+        accounts = ProviderAccount.objects.select_related("provider")
+        return [(account.pk, str(account)) for account in accounts]
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "account_count", "docs_url")
+    search_fields = ("name", "slug")
+    ordering = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+    formfield_overrides = URL_FIELD_OVERRIDES
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(account_count=Count("accounts"))
+
+    @admin.display(description="accounts", ordering="account_count")
+    def account_count(self, provider):
+        return provider.account_count
+
+
+class ProviderAccountForm(forms.ModelForm):
+    """Account form whose secret is write-only: the stored secret never reaches the page
+    (not even masked), it can only be replaced or cleared."""
+
+    SECRET_FIELDS = ("new_api_secret", "clear_api_secret")
+
+    new_api_secret = forms.CharField(
+        label="New API secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the current secret.",
+    )
+    clear_api_secret = forms.BooleanField(
+        label="Clear the API secret",
+        required=False,
+        help_text="Remove the stored secret; the portal then cannot call this account.",
+    )
+
+    class Meta:
+        model = ProviderAccount
+        # An allow-list, so a field added to the model later cannot leak onto the page.
+        fields = (
+            "provider",
+            "name",
+            "upstream_account_id",
+            "base_url",
+            "currency",
+            "low_balance_threshold",
+            "is_active",
+        )
+        field_classes = {"base_url": HttpsURLField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Remembered before save() replaces it, for the audit log's "before".
+        self.had_secret = self.instance.has_secret
+
+    def clean(self):
+        cleaned_data = super().clean()
+        new_secret = cleaned_data.get("new_api_secret")
+        if new_secret and cleaned_data.get("clear_api_secret"):
+            raise ValidationError("Enter a new secret or clear the secret, not both.")
+        if self.instance._state.adding and not new_secret:
+            self.add_error("new_api_secret", "A new account needs its API secret.")
+        return cleaned_data
+
+    @property
+    def secret_change(self):
+        """How the secret changes: "set", "changed", "cleared", or None when kept."""
+        if self.cleaned_data.get("new_api_secret"):
+            return "changed" if self.had_secret else "set"
+        if self.cleaned_data.get("clear_api_secret") and self.had_secret:
+            return "cleared"
+        return None
+
+    @property
+    def changed_account_fields(self):
+        return [name for name in self.changed_data if name not in self.SECRET_FIELDS]
+
+    def save(self, commit=True):
+        change = self.secret_change
+        if change in ("set", "changed"):
+            self.instance.api_secret = self.cleaned_data["new_api_secret"]
+        elif change == "cleared":
+            self.instance.api_secret = ""
+        return super().save(commit)
+
+
+def _audit_text(value):
+    return None if value is None else str(value)
+
+
+# What the audit log keeps of a deleted account (the provider as its name, not its id).
+ACCOUNT_AUDIT_FIELDS = ProviderAccountForm.Meta.fields
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(admin.ModelAdmin):
+    form = ProviderAccountForm
+    formfield_overrides = URL_FIELD_OVERRIDES
+    list_display = (
+        "name",
+        "provider",
+        "upstream_account_id",
+        "currency",
+        "low_balance_threshold_display",
+        "secret_set",
+        "is_active",
+        "updated_at",
+    )
+    list_filter = ("provider", "is_active", "currency")
+    list_select_related = ("provider",)
+    search_fields = ("name", "upstream_account_id", "provider__name")
+    autocomplete_fields = ("provider",)
+    date_hierarchy = "created_at"
+    ordering = ("provider__name", "name")
+    readonly_fields = ("secret_set", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ProviderAccountForm.Meta.fields}),
+        ("Credentials", {"fields": ("secret_set", "new_api_secret", "clear_api_secret")}),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+
+    low_balance_threshold_display = money_column("low_balance_threshold", "low-balance threshold")
+
+    @admin.display(description="Secret set")
+    def secret_set(self, account):
+        return "yes" if account.has_secret else "no"
+
+    def save_model(self, request, obj, form, change):
+        stored = (
+            ProviderAccount.objects.select_related("provider").get(pk=obj.pk) if change else None
+        )
+        super().save_model(request, obj, form, change)
+        if stored is not None:
+            self._record_account_change(request, stored, obj, form.changed_account_fields)
+        self._record_credential_change(request, obj, form)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self._record_deletion(request, obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for account in queryset.select_related("provider"):
+                self._record_deletion(request, account)
+            super().delete_queryset(request, queryset)
+
+    def _record_deletion(self, request, account):
+        # Recorded before the row goes, while it still has its id; the secret only as a marker.
+        before = {name: _audit_text(getattr(account, name)) for name in ACCOUNT_AUDIT_FIELDS}
+        before["api_secret"] = "set" if account.has_secret else "not set"
+        record_audit_event(
+            actor=request.user,
+            action=AuditEvent.Action.ACCOUNT_CHANGE,
+            obj=account,
+            before=before,
+            after={"deleted": True},
+        )
+
+    def _record_account_change(self, request, stored, account, field_names):
+        before = {name: _audit_text(getattr(stored, name)) for name in field_names}
+        after = {name: _audit_text(getattr(account, name)) for name in field_names}
+        changed = [name for name in field_names if before[name] != after[name]]
+        if changed:
+            record_audit_event(
+                actor=request.user,
+                action=AuditEvent.Action.ACCOUNT_CHANGE,
+                obj=account,
+                before={name: before[name] for name in changed},
+                after={name: after[name] for name in changed},
+            )
+
+    def _record_credential_change(self, request, account, form):
+        # Only markers go into the log: the secret's value must never leave the database.
+        if form.secret_change is None:
+            return
+        record_audit_event(
+            actor=request.user,
+            action=AuditEvent.Action.CREDENTIAL_CHANGE,
+            obj=account,
+            before={"api_secret": "set" if form.had_secret else "not set"},
+            after={"api_secret": form.secret_change},
+        )
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "account",
+        "kind",
+        "status",
+        "duration",
+        "rows_fetched",
+        "rows_created",
+        "rows_updated",
+        "rows_released",
+        "triggered_by",
+    )
+    list_filter = ("status", "kind", "account__provider", ("account", AccountListFilter))
+    list_select_related = ("account__provider", "triggered_by")
+    search_fields = ("account__name", "error")
+    date_hierarchy = "started_at"
+    ordering = ("-started_at",)
+    show_full_result_count = False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "action", "object_repr", "actor")
+    list_filter = ("action",)
+    list_select_related = ("actor",)
+    search_fields = ("object_repr", "object_id", "actor__username")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    fields = readonly_fields = (
+        "created_at",
+        "actor",
+        "action",
+        "content_type",
+        "audited_object",
+        "before_json",
+        "after_json",
+    )
+
+    @admin.display(description="object")
+    def audited_object(self, event):
+        """A link to the object's admin page where it has one, else the name it had."""
+        if event.content_type_id is None:
+            return event.object_repr
+        content_type = ContentType.objects.get_for_id(event.content_type_id)
+        try:
+            url = reverse(
+                f"admin:{content_type.app_label}_{content_type.model}_change",
+                args=[event.object_id],
+            )
+        except NoReverseMatch:
+            return event.object_repr
+        return format_html('<a href="{}">{}</a>', url, event.object_repr)
+
+    @admin.display(description="before")
+    def before_json(self, event):
+        return pretty_json(event.before)
+
+    @admin.display(description="after")
+    def after_json(self, event):
+        return pretty_json(event.after)

@@ -1,0 +1,262 @@
+"""A reseller's worth of data, fast: providers, 20 accounts, owned numbers with labels,
+tags, countries, statuses and fees in USD and INR, and two years of transactions.
+
+Rows are made from their index alone (`numbers(start, stop)`), so a run can seed a small
+world, measure it, then grow it to full size and measure again. On PostgreSQL rows go in
+with COPY; elsewhere (the smoke test on SQLite) with bulk inserts.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import chain
+
+from django.db import connection, transaction
+
+from billing.models import BalanceSnapshot, Transaction
+from numbers.models import PhoneNumber, Tag
+from numbers.services import batched
+from portal.models import Provider, ProviderAccount
+from portal.sandbox.world import CUSTOMERS, DASH, INDIAN_CUSTOMERS, LINES
+
+# The benchmark's "now": fixed, so every run seeds the same rows.
+ANCHOR = datetime(2026, 11, 30, 12, tzinfo=UTC)
+HISTORY = timedelta(days=730)
+PROVIDERS = (
+    ("audian", "Audian", "USD"),
+    ("vobiz", "Vobiz", "INR"),
+    ("ravan", "Ravan", "USD"),
+    ("tryvox", "TryVox", "USD"),
+)
+ACCOUNTS_PER_PROVIDER = 5
+# (country, E.164 prefix, digits after it, type, monthly fee in USD, in INR)
+NUMBER_BLOCKS = (
+    ("US", "+1415", 7, "local", "1.15", "95"),
+    ("US", "+1212", 7, "local", "1.15", "95"),
+    ("US", "+1800", 7, "toll_free", "2.00", "165"),
+    ("GB", "+44207", 7, "local", "1.50", "125"),
+    ("IN", "+9122", 8, "local", "3.00", "250"),
+    ("IN", "+9180", 8, "local", "3.00", "250"),
+    ("IN", "+91987", 7, "mobile", "4.50", "375"),
+    ("DE", "+4930", 8, "local", "2.10", "175"),
+)
+STATUSES = ("active",) * 17 + ("released", "suspended", "pending")
+TAGS = ("priority", "porting", "trial", "emea", "apac", "do-not-release", "shared", "vip")
+# Transactions per account and kind, as a share of all: rentals, usage, top-ups.
+KINDS = (("recurring", 3), ("usage", 6), ("credit", 1))
+
+
+@dataclass(frozen=True)
+class World:
+    """What `seed_accounts` made: account ids in order, with provider and currency."""
+
+    accounts: tuple[tuple[int, int, str, str], ...]  # (account id, provider id, slug, currency)
+
+
+def seed_accounts() -> World:
+    rows = []
+    for slug, name, currency in PROVIDERS:
+        provider, _ = Provider.objects.get_or_create(slug=slug, defaults={"name": name})
+        for index in range(ACCOUNTS_PER_PROVIDER):
+            # One Vobiz account bills in USD, as Vobiz allows.
+            account_currency = "USD" if slug == "vobiz" and index == 0 else currency
+            account, _ = ProviderAccount.objects.get_or_create(
+                provider=provider,
+                upstream_account_id=f"bench-{slug}-{index}",
+                defaults={
+                    "name": f"{name} customers {index + 1}",
+                    "base_url": f"https://{slug}.invalid/",
+                    "currency": account_currency,
+                    "low_balance_threshold": Decimal(50 if account_currency == "USD" else 4000),
+                },
+            )
+            rows.append((account.pk, provider.pk, slug, account_currency))
+    return World(tuple(rows))
+
+
+def _e164(index: int) -> tuple[tuple, str]:
+    block = NUMBER_BLOCKS[index % len(NUMBER_BLOCKS)]
+    serial = index // len(NUMBER_BLOCKS)
+    # Spread over the block's digits (a multiplier coprime with 10), so numbers are not all
+    # consecutive yet never collide.
+    span = 10 ** block[2]
+    return block, f"{block[1]}{(serial * 7_919 + 2 * span // 10) % span:0{block[2]}d}"
+
+
+def _label(rng: random.Random, country: str, index: int) -> str:
+    customers = INDIAN_CUSTOMERS if country == "IN" else CUSTOMERS
+    # The first numbers name the first customers (Acme Dental first), so a search for one
+    # finds rows in a world of any size: its queries are then compared like for like.
+    if index < len(NUMBER_BLOCKS):
+        return f"{customers[0]} {DASH} {LINES[0]}"
+    if rng.random() < 0.12:
+        return ""
+    return f"{rng.choice(customers)} {DASH} {rng.choice(LINES)}"
+
+
+def number_rows(world: World, start: int, stop: int) -> Iterator[dict]:
+    for index in range(start, stop):
+        rng = random.Random(index)  # noqa: S311 - reproducible data, not secrets
+        account_id, provider_id, slug, currency = world.accounts[index % len(world.accounts)]
+        block, e164 = _e164(index)
+        country, _, _, number_type, usd_fee, inr_fee = block
+        status = rng.choice(STATUSES)
+        purchased = ANCHOR - timedelta(seconds=rng.randrange(86_400, HISTORY.days * 86_400))
+        label = _label(rng, country, index)
+        yield {
+            "provider_id": provider_id,
+            "account_id": account_id,
+            "number": e164,
+            "country": country,
+            "region": "",
+            "number_type": number_type,
+            "upstream_id": "" if slug == "tryvox" else f"{slug}-{index}",
+            "upstream_label": label if slug == "audian" else "",
+            "label": "" if slug == "audian" else label,
+            "status": status,
+            "voice": True,
+            "sms": number_type != "toll_free",
+            "mms": country == "US" and number_type == "local",
+            "fax": index % 11 == 0,
+            "setup_fee": Decimal(usd_fee if currency == "USD" else inr_fee),
+            "monthly_fee": Decimal(usd_fee if currency == "USD" else inr_fee),
+            "currency": currency,
+            "purchased_at": purchased,
+            "released_at": purchased + timedelta(days=30) if status == "released" else None,
+            "created_at": purchased,
+            "updated_at": purchased,
+        }
+
+
+def transaction_rows(world: World, start: int, stop: int, numbers: int) -> Iterator[dict]:
+    """Transactions `start`..`stop` of a world holding `numbers` numbers, spread evenly over
+    the two years before ANCHOR; rentals name the number they are for."""
+    weights = [weight for _, weight in KINDS]
+    kinds = [kind for kind, _ in KINDS]
+    for index in range(start, stop):
+        rng = random.Random(-1 - index)  # noqa: S311 - reproducible data, not secrets
+        number_index = rng.randrange(numbers)
+        account_id, _, slug, currency = world.accounts[number_index % len(world.accounts)]
+        kind = rng.choices(kinds, weights)[0]
+        occurred = ANCHOR - timedelta(seconds=rng.randrange(HISTORY.days * 86_400))
+        scale = 1 if currency == "USD" else 83
+        estimate = slug in ("ravan", "tryvox")
+        if kind == "recurring":
+            e164 = _e164(number_index)[1]
+            amount = Decimal("1.15") * scale
+            description = f"Monthly rental {e164}"
+        elif kind == "usage":
+            e164 = _e164(number_index)[1] if rng.random() < 0.5 else ""
+            amount = Decimal(rng.randrange(1, 250_000)).scaleb(-4) * scale
+            description = rng.choice(("Outbound calls", "Inbound calls", "SMS"))
+        else:
+            e164 = ""
+            amount = Decimal(rng.choice((50, 100, 250, 500))) * scale
+            description = "Top-up"
+        if estimate and kind != "recurring":
+            # Providers without a billing API only have the rentals the portal estimates.
+            kind, e164, amount = "recurring", _e164(number_index)[1], Decimal("1.15")
+            description = f"Estimated monthly rental {e164}"
+        yield {
+            "account_id": account_id,
+            "upstream_id": f"{'est:' if estimate else ''}bench-{index}",
+            "kind": kind,
+            "amount": amount,
+            "currency": currency,
+            "description": description,
+            "occurred_at": occurred,
+            "number": e164,
+            "phone_number_id": None,  # filled in by seed_transactions
+            "reference": "",
+            "is_estimate": estimate,
+            "created_at": occurred,
+        }
+
+
+def insert_rows(model, rows: Iterable[dict], batch_size: int = 10_000) -> int:
+    """Insert plain dicts of column values: COPY on PostgreSQL, bulk inserts elsewhere."""
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
+        return 0
+    rows = chain([first], iterator)
+    count = 0
+    if connection.vendor != "postgresql":
+        for batch in batched(rows, batch_size):
+            model.objects.bulk_create(model(**values) for values in batch)
+            count += len(batch)
+        return count
+    columns = list(first)
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+    ):
+        for values in rows:
+            copy.write_row([values[column] for column in columns])
+            count += 1
+    return count
+
+
+def seed_numbers(world: World, start: int, stop: int) -> int:
+    """Numbers `start`..`stop`; every fifth of them gets a tag."""
+    newest = PhoneNumber.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    count = insert_rows(PhoneNumber, number_rows(world, start, stop))
+    tags = [Tag.objects.get_or_create(name=name)[0].pk for name in TAGS]
+    # Read before the COPY starts: a connection cannot stream rows in while copying out.
+    new_ids = list(
+        PhoneNumber.objects.filter(pk__gt=newest).order_by("pk").values_list("pk", flat=True)
+    )
+    insert_rows(
+        PhoneNumber.tags.through,
+        (
+            {"phonenumber_id": pk, "tag_id": tags[index % len(tags)]}
+            for index, pk in enumerate(new_ids)
+            if index % 5 == 0
+        ),
+    )
+    return count
+
+
+def seed_transactions(world: World, start: int, stop: int, numbers: int) -> int:
+    ids = dict(PhoneNumber.objects.values_list("number", "pk").iterator(chunk_size=20_000))
+
+    def linked():
+        for row in transaction_rows(world, start, stop, numbers):
+            row["phone_number_id"] = ids.get(row["number"])
+            yield row
+
+    return insert_rows(Transaction, linked())
+
+
+def seed_balances(world: World) -> None:
+    BalanceSnapshot.objects.bulk_create(
+        BalanceSnapshot(
+            account_id=account_id,
+            balance=Decimal(1000 - 30 * day) * (1 if currency == "USD" else 83),
+            currency=currency,
+            taken_at=ANCHOR - timedelta(days=day),
+        )
+        for account_id, _, _, currency in world.accounts
+        for day in range(30)
+    )
+
+
+def analyze() -> None:
+    """Leave the database as a live one would be after the same history.
+
+    A ledger is appended as time passes, so its rows lie in the table in time order; the
+    seed writes them in random order, which would make every "last month" read pages from
+    all over the table. CLUSTER puts them in time order. Then VACUUM ANALYZE: visibility
+    map and planner statistics, as autovacuum gives a live database (it may be off on a
+    test server)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("CLUSTER billing_transaction USING transaction_recent")
+            cursor.execute("VACUUM ANALYZE")

@@ -1,0 +1,181 @@
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from encrypted_fields.fields import EncryptedTextField
+
+from portal.money import currency_field, currency_is_iso_code, money_field
+
+
+class Provider(models.Model):
+    """An upstream telephony provider. `slug` names the adapter that speaks its API."""
+
+    slug = models.SlugField(unique=True, help_text="Adapter key: audian, vobiz, ravan, tryvox.")
+    name = models.CharField(max_length=100, unique=True)
+    docs_url = models.URLField("API documentation", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ProviderAccount(models.Model):
+    """One account the reseller holds at a provider, with the secret that spends its money."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="accounts")
+    name = models.CharField(max_length=100, help_text="How staff refer to this account.")
+    upstream_account_id = models.CharField(
+        "upstream account id",
+        max_length=100,
+        help_text="The provider's id for the account (Audian account id, Vobiz MA_/SA_ auth id, "
+        "Ravan organisation id, TryVox account id).",
+    )
+    base_url = models.URLField("API base URL", max_length=300)
+    # Encrypted at rest; forms never render it back (see admin.ProviderAccountForm).
+    api_secret = EncryptedTextField("API secret", blank=True, null=True)
+    currency = currency_field()
+    low_balance_threshold = money_field(
+        "low-balance threshold",
+        null=True,
+        blank=True,
+        help_text="Warn when the balance falls below this amount (in the account's currency).",
+    )
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "upstream_account_id"], name="account_unique_upstream_id"
+            ),
+            models.UniqueConstraint(fields=["provider", "name"], name="account_unique_name"),
+            currency_is_iso_code("account"),
+            models.CheckConstraint(
+                condition=Q(low_balance_threshold__isnull=True) | Q(low_balance_threshold__gte=0),
+                name="account_threshold_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.provider} · {self.name}"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.api_secret)
+
+
+class SyncRun(models.Model):
+    """One sync of one account: what it fetched and wrote, how long it took, why it failed."""
+
+    class Kind(models.TextChoices):
+        ALL = "all", "Everything"
+        NUMBERS = "numbers", "Owned numbers"
+        TRANSACTIONS = "transactions", "Transactions"
+        BALANCE = "balance", "Balance"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partly succeeded"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    IN_PROGRESS = (Status.QUEUED, Status.RUNNING)
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.ALL)
+    status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty for scheduled runs.",
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_fetched = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_released = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+        permissions = [("run_sync", "Can start a sync")]
+        indexes = [models.Index(fields=["account", "-started_at"], name="syncrun_account_recent")]
+        constraints = [
+            # The database, not a process-local lock, keeps two syncs of one account apart.
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status__in=["queued", "running"]),
+                name="syncrun_one_in_progress_per_account",
+                violation_error_message="A sync of this account is already in progress.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running"], finished_at__isnull=True)
+                | (
+                    ~Q(status__in=["queued", "running"])
+                    & Q(finished_at__isnull=False)
+                    & Q(finished_at__gte=F("started_at"))
+                ),
+                name="syncrun_finished_when_done",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} sync of {self.account} ({self.get_status_display()})"
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when, with the values before and after. Append-only."""
+
+    class Action(models.TextChoices):
+        PURCHASE = "purchase", "Purchase"
+        LABEL = "label", "Label change"
+        RELEASE = "release", "Release"
+        CREDENTIAL_CHANGE = "credential_change", "Credential change"
+        ACCOUNT_CHANGE = "account_change", "Account change"
+        SYNC = "sync", "Sync"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+        help_text="Empty for the system (scheduled syncs).",
+    )
+    action = models.CharField(max_length=30, choices=Action)
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-created_at"], name="audit_object"),
+            models.Index(fields=["action", "-created_at"], name="audit_action"),
+        ]
+
+    def __str__(self):
+        who = self.actor or "system"
+        return f"{self.get_action_display()} of {self.object_repr} by {who}"

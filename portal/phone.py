@@ -1,0 +1,58 @@
+"""Phone numbers are stored as normalised E.164 strings; this module is the one place
+that turns what people and upstreams type into that form."""
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
+
+
+def normalize_e164(raw: str, default_region: str | None = None) -> str:
+    """Return `raw` as E.164 (`+14155550100`), or raise ValidationError saying why not."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError("Enter a phone number.", code="required")
+    try:
+        parsed = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            "“%(raw)s” is not a phone number: %(reason)s.",
+            code="invalid",
+            params={"raw": text, "reason": str(exc).split(". ", 1)[-1].rstrip(".")},
+        ) from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValidationError(
+            "“%(raw)s” has the wrong number of digits for its country.",
+            code="invalid",
+            params={"raw": text},
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def country_of(e164: str) -> str:
+    """ISO 3166 alpha-2 country of an E.164 number; '' for non-geographic numbers."""
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    return "" if region in (None, "ZZ", "001") else region
+
+
+def format_international(e164: str) -> str:
+    """`+14155550100` → `+1 415-555-0100`, for display."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def number_is_e164(model_name: str, field: str = "number", allow_blank: bool = False):
+    """A database check that `field` holds E.164, so no code path can store another form."""
+    condition = Q(**{f"{field}__regex": E164_REGEX})
+    if allow_blank:
+        condition |= Q(**{field: ""})
+    return models.CheckConstraint(
+        condition=condition,
+        name=f"{model_name}_{field}_e164",
+        violation_error_message="Phone numbers are stored in E.164 form, e.g. +14155550100.",
+    )

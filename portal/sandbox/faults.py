@@ -1,0 +1,64 @@
+"""Faults the sandbox injects, for the whole server and per request.
+
+Server-wide: a share of requests answered 429 (with Retry-After), 500 or 503, chosen by a
+seeded generator, and added latency. Per request, tests send headers:
+
+- `X-Sandbox-Fault: 429 | 500 | 503 | drop-after-apply | malformed | short-page | delay=SECONDS`
+  (comma-separated to combine), forcing that fault on this request;
+- `X-Sandbox-Fault-Rate: 0.2`, a random fault share for this request.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+RANDOM_STATUSES = (429, 500, 503)
+RETRY_AFTER_SECONDS = "1"
+
+
+@dataclass
+class FaultPlan:
+    """What to do to one request."""
+
+    status: int | None = None  # answer this status instead of handling the request
+    drop_after_apply: bool = False
+    malformed: bool = False
+    short_page: bool = False
+    delay: float = 0.0
+
+
+@dataclass
+class FaultConfig:
+    rate: float = 0.0
+    latency: float = 0.0  # seconds added to every request
+    seed: int = 1
+    retry_after: str = RETRY_AFTER_SECONDS  # what injected 429s ask clients to wait
+    _rng: random.Random = field(init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self):
+        if not 0 <= self.rate <= 1:
+            raise ValueError("fault rate must be between 0 and 1")
+        self._rng = random.Random(self.seed)
+
+    def plan(self, headers: dict[str, str]) -> FaultPlan:
+        plan = FaultPlan(delay=self.latency)
+        for part in filter(
+            None, (p.strip() for p in headers.get("x-sandbox-fault", "").split(","))
+        ):
+            if part.isdigit():
+                plan.status = int(part)
+            elif part.startswith("delay="):
+                plan.delay += float(part.removeprefix("delay=").removesuffix("s"))
+            elif part in ("drop-after-apply", "malformed", "short-page"):
+                setattr(plan, part.replace("-", "_"), True)
+            else:
+                raise ValueError(f"unknown sandbox fault {part!r}")
+        rate = float(headers.get("x-sandbox-fault-rate", self.rate))
+        if plan.status is None and rate:
+            with self._lock:
+                if self._rng.random() < rate:
+                    plan.status = self._rng.choice(RANDOM_STATUSES)
+        return plan

@@ -1,0 +1,387 @@
+"""The one interface every provider adapter implements: records, capabilities and errors.
+
+An adapter speaks one provider's HTTP API and returns the records below, whatever shape the
+provider uses. Money is always `Decimal` with an ISO currency code; JSON is parsed with
+`parse_float=Decimal`, so no amount ever passes through a float. Upstream failures become the
+errors below, decided by one table per adapter (`error_table`), never by scattered `if`s.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+import stamina
+from django.conf import settings
+
+from portal.upstream import parsing
+from portal.upstream.capabilities import Capability
+from portal.upstream.errors import (
+    AmbiguousResult,
+    AuthenticationFailed,
+    InvalidRequest,
+    NotFound,
+    NotSupported,
+    RateLimited,
+    UnexpectedResponse,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+
+logger = logging.getLogger("portal.upstream")
+
+USER_AGENT = f"number-portal/1.0 httpx/{httpx.__version__}"
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 20.0
+
+
+# ---------------------------------------------------------------------------------------
+# Records
+# ---------------------------------------------------------------------------------------
+
+NUMBER_STATUSES = ("active", "pending", "suspended", "released")
+NUMBER_TYPES = ("local", "mobile", "toll_free", "national", "unknown")
+NUMBER_CAPABILITIES = ("voice", "sms", "mms", "fax")
+TRANSACTION_KINDS = ("debit", "credit", "recurring", "usage")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedNumber:
+    """A number the account holds upstream, in the portal's vocabulary."""
+
+    number: str  # E.164
+    status: str  # one of NUMBER_STATUSES
+    currency: str
+    upstream_id: str = ""  # "" where the provider has no id (TryVox, Audian Kazoo style)
+    label: str = ""  # the provider's label ("friendly name"), "" where it has none
+    country: str = ""
+    region: str = ""
+    number_type: str = "unknown"
+    capabilities: frozenset[str] = frozenset()
+    setup_fee: Decimal | None = None
+    monthly_fee: Decimal | None = None
+    purchased_at: datetime | None = None
+    released_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableNumber:
+    """A number offered for sale, with its price as quoted now."""
+
+    number: str
+    currency: str
+    country: str = ""
+    region: str = ""
+    number_type: str = "unknown"
+    capabilities: frozenset[str] = frozenset()
+    setup_fee: Decimal | None = None
+    monthly_fee: Decimal | None = None
+    # Provider-specific quote details a purchase must echo back (Ravan's per-minute prices).
+    quote: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    country: str = "US"
+    area: str = ""  # region or area code
+    contains: str = ""  # digits the number must contain
+    number_type: str = ""
+    capabilities: frozenset[str] = frozenset()
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    amount: Decimal
+    currency: str
+    credit_limit: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTransaction:
+    """A billing record. `upstream_id` is the provider's id, or a stable hash of the fields
+    (see `parsing.stable_id`) where the provider gives none. `amount` is a magnitude; the
+    direction is in `kind`."""
+
+    upstream_id: str
+    kind: str  # one of TRANSACTION_KINDS
+    amount: Decimal
+    currency: str
+    occurred_at: datetime
+    description: str = ""
+    number: str = ""  # E.164 the provider names, or ""
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePlan:
+    upstream_id: str
+    name: str
+    description: str = ""
+    rates: Mapping[str, Any] = field(default_factory=dict)  # amounts as decimal strings
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """What an adapter needs to reach one account; built from a ProviderAccount."""
+
+    base_url: str
+    upstream_account_id: str
+    secret: str
+    currency: str = "USD"
+
+    def __repr__(self):  # never show the secret, not even in a traceback
+        return f"AccountConfig(base_url={self.base_url!r}, account={self.upstream_account_id!r})"
+
+
+# A table row: (HTTP status or None for any, upstream error code or None for any) → error.
+ErrorTable = Mapping[tuple[int | None, str | None], type[UpstreamError]]
+
+# Statuses every adapter maps the same way unless its own table says otherwise.
+COMMON_ERRORS: ErrorTable = {
+    (401, None): AuthenticationFailed,
+    (403, None): AuthenticationFailed,
+    (404, None): NotFound,
+    (429, None): RateLimited,
+    (400, None): InvalidRequest,
+    (422, None): InvalidRequest,
+}
+
+
+def retry_backoff(exc: Exception) -> bool | float:
+    """stamina's backoff hook: retry what is retryable, waiting Retry-After when given."""
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        return exc.retry_after
+    return isinstance(exc, UpstreamError) and exc.retryable
+
+
+# ---------------------------------------------------------------------------------------
+# Request bodies
+# ---------------------------------------------------------------------------------------
+
+
+def _json_body(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    # httpx's own encoder refuses Decimal, and going through float could change the amount
+    # a provider is asked to charge: `parsing.dumps` writes the exact number instead.
+    body = parsing.dumps(value, compact=True).encode("utf-8")
+    return {"content": body, "headers": {"Content-Type": "application/json"}}
+
+
+# ---------------------------------------------------------------------------------------
+# The adapter
+# ---------------------------------------------------------------------------------------
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ProviderAdapter(abc.ABC):
+    """Base class of the adapters. Subclasses set `slug`, `name`, `capabilities`,
+    `error_table`, implement `auth_headers`, `error_code` and the methods of the
+    capabilities they declare; the rest raise NotSupported."""
+
+    slug: ClassVar[str]
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    error_table: ClassVar[ErrorTable] = {}
+    # Whether an upstream label written with update_label is read back by list_numbers.
+    labels_sync_upstream: ClassVar[bool] = False
+    # How often a number's rental renews, in days; None: monthly on the purchase day.
+    # Used to estimate rentals for providers without a billing API.
+    rental_period_days: ClassVar[int | None] = None
+
+    registry: ClassVar[dict[str, type[ProviderAdapter]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "slug" in cls.__dict__:
+            ProviderAdapter.registry[cls.slug] = cls
+
+    def __init__(self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None):
+        self.account = account
+        self.client = httpx.Client(
+            base_url=account.base_url.rstrip("/"),
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                **self.auth_headers(),
+            },
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            transport=transport,
+        )
+
+    def close(self):
+        self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @classmethod
+    def supports(cls, capability: Capability) -> bool:
+        return capability in cls.capabilities
+
+    # --- to implement per provider ------------------------------------------------------
+
+    @abc.abstractmethod
+    def auth_headers(self) -> dict[str, str]:
+        """The headers that authenticate every request of this account."""
+
+    def error_code(self, body: Any) -> str:
+        """The provider's error code in an error body ("" when it has none)."""
+        return ""
+
+    def error_message(self, body: Any) -> str:
+        """The provider's human message in an error body ("" when it has none)."""
+        return ""
+
+    def iter_owned_numbers(self) -> Iterator[OwnedNumber]:
+        """Every owned number, page by page (never the whole list in memory)."""
+        raise self._unsupported(Capability.LIST_NUMBERS)
+
+    def get_number(self, number: str) -> OwnedNumber:
+        raise self._unsupported(Capability.GET_NUMBER)
+
+    def search_available(self, query: SearchQuery) -> list[AvailableNumber]:
+        raise self._unsupported(Capability.SEARCH_NUMBERS)
+
+    def purchase(
+        self, number: str, *, label: str = "", quote: AvailableNumber | None = None
+    ) -> OwnedNumber:
+        raise self._unsupported(Capability.PURCHASE)
+
+    def update_label(self, number: OwnedNumber, label: str) -> OwnedNumber:
+        raise self._unsupported(Capability.UPDATE_LABEL)
+
+    def release(self, number: OwnedNumber) -> None:
+        raise self._unsupported(Capability.RELEASE)
+
+    def get_balance(self) -> Balance:
+        raise self._unsupported(Capability.BALANCE)
+
+    def iter_transactions(self, since: datetime | None = None) -> Iterator[UpstreamTransaction]:
+        """Transactions at or after `since` (all when None), oldest or newest first."""
+        raise self._unsupported(Capability.TRANSACTIONS)
+
+    def list_service_plans(self) -> list[ServicePlan]:
+        raise self._unsupported(Capability.SERVICE_PLANS)
+
+    # --- shared HTTP machinery ----------------------------------------------------------
+
+    def _unsupported(self, capability: Capability) -> NotSupported:
+        return NotSupported(self.name, capability)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        allow_empty: bool = False,
+    ) -> Any:
+        """Send one request and return its parsed JSON body (Decimal for every non-integer
+        number), or None for an allowed empty body. Raises the UpstreamError the status,
+        the provider's code and `error_table` call for.
+
+        Reads are retried on 429 and 5xx with exponential backoff and jitter, waiting what
+        Retry-After asks, bounded in attempts and time (settings.UPSTREAM_RETRY). Writes
+        are never retried: a 5xx after sending may mean it was applied."""
+        method = method.upper()
+        if method not in _READ_METHODS:
+            return self._send(method, path, params, json, allow_empty)
+        for attempt in stamina.retry_context(on=retry_backoff, **settings.UPSTREAM_RETRY):
+            with attempt:
+                return self._send(method, path, params, json, allow_empty)
+        raise AssertionError("unreachable: stamina re-raises the last error")
+
+    def _send(self, method, path, params, json, allow_empty) -> Any:
+        started = time.monotonic()
+        try:
+            response = self.client.request(method, path, params=params, **_json_body(json))
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            self._log(method, path, "connect-failed", started)
+            raise UpstreamUnavailable(
+                f"could not connect ({type(exc).__name__})", provider=self.name
+            ) from exc
+        except httpx.TransportError as exc:
+            self._log(method, path, "no-response", started)
+            if method in _READ_METHODS:
+                raise UpstreamUnavailable(
+                    f"no response ({type(exc).__name__})", provider=self.name
+                ) from exc
+            raise AmbiguousResult(
+                f"no response after sending {method} {path} ({type(exc).__name__}); "
+                "it may have been applied upstream",
+                provider=self.name,
+            ) from exc
+        self._log(method, path, response.status_code, started, response)
+        body = self._parse(response, allow_empty=allow_empty)
+        if response.is_success:
+            return body
+        raise self._error_for(response, body)
+
+    def _parse(self, response: httpx.Response, *, allow_empty: bool) -> Any:
+        if not response.content.strip():
+            if allow_empty or not response.is_success:
+                return None
+            raise UnexpectedResponse(
+                "empty response body", provider=self.name, status=response.status_code
+            )
+        try:
+            return parsing.loads(response.content)
+        except ValueError as exc:
+            if not response.is_success:
+                return None  # an error page that is not JSON: the status still tells
+            raise UnexpectedResponse(
+                "response is not JSON",
+                provider=self.name,
+                status=response.status_code,
+                excerpt=parsing.excerpt(response.content),
+            ) from exc
+
+    def _error_for(self, response: httpx.Response, body: Any) -> UpstreamError:
+        status = response.status_code
+        code = self.error_code(body) if body is not None else ""
+        message = (self.error_message(body) if body is not None else "") or (
+            f"HTTP {status} {response.reason_phrase}".strip()
+        )
+        error_class = (
+            self.error_table.get((status, code))
+            or self.error_table.get((None, code))
+            or self.error_table.get((status, None))
+            or COMMON_ERRORS.get((status, None))
+        )
+        if error_class is None:
+            error_class = UpstreamUnavailable if status >= 500 else InvalidRequest
+        kwargs = {"provider": self.name, "status": status, "code": code}
+        if error_class is RateLimited:
+            kwargs["retry_after"] = parsing.retry_after(response.headers.get("Retry-After"))
+        return error_class(message, **kwargs)
+
+    def _log(self, method, path, status, started, response: httpx.Response | None = None):
+        # Path and status only: query strings and bodies may carry numbers or secrets.
+        request_id = ""
+        if response is not None:
+            request_id = response.headers.get("X-Request-ID") or response.headers.get(
+                "X-Request-Id", ""
+            )
+        logger.info(
+            "upstream provider=%s method=%s path=%s status=%s duration_ms=%d request_id=%s",
+            self.slug,
+            method,
+            path,
+            status,
+            (time.monotonic() - started) * 1000,
+            request_id or "-",
+        )

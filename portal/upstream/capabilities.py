@@ -1,0 +1,17 @@
+import enum
+
+
+class Capability(enum.StrEnum):
+    LIST_NUMBERS = "list_numbers"
+    GET_NUMBER = "get_number"
+    SEARCH_NUMBERS = "search_numbers"
+    PURCHASE = "purchase"
+    UPDATE_LABEL = "update_label"
+    RELEASE = "release"
+    BALANCE = "balance"
+    TRANSACTIONS = "transactions"
+    SERVICE_PLANS = "service_plans"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()

@@ -1,0 +1,89 @@
+"""The one error hierarchy for every provider. An adapter's `error_table` maps each
+documented HTTP status and upstream error code onto these; `message` is safe to show to staff
+and never holds a credential."""
+
+from __future__ import annotations
+
+from portal.upstream.capabilities import Capability
+
+
+class UpstreamError(Exception):
+    """Base of every failure talking to a provider. `message` is safe to show to staff."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None, code=""):
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.code = str(code or "")
+
+    def __str__(self):
+        prefix = f"{self.provider}: " if self.provider else ""
+        return f"{prefix}{self.message}"
+
+
+class NotSupported(UpstreamError):
+    def __init__(self, provider: str, capability: Capability):
+        super().__init__(f"{capability.label} is not supported by {provider}", provider=provider)
+        self.capability = capability
+
+
+class NumberUnavailable(UpstreamError):
+    """The number is taken, gone from inventory, or not held by this account."""
+
+
+class InsufficientFunds(UpstreamError):
+    pass
+
+
+class RegionNotAllowed(UpstreamError):
+    pass
+
+
+class InvalidNumber(UpstreamError):
+    pass
+
+
+class PriceChanged(UpstreamError):
+    """The quoted price no longer matches (Ravan, TryVox): nothing was bought."""
+
+
+class NotFound(UpstreamError):
+    pass
+
+
+class InvalidRequest(UpstreamError):
+    pass
+
+
+class AuthenticationFailed(UpstreamError):
+    pass
+
+
+class RateLimited(UpstreamError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(UpstreamError):
+    """5xx, or the connection failed before the request was sent: safe to retry."""
+
+    retryable = True
+
+
+class AmbiguousResult(UpstreamError):
+    """A write may or may not have reached the upstream (timeout or dropped connection
+    after sending). Never retried blindly: reconcile by reading the upstream."""
+
+
+class UnexpectedResponse(UpstreamError):
+    """The upstream answered with a shape or type the adapter does not accept."""
+
+    def __init__(self, message: str, *, excerpt: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.excerpt = excerpt

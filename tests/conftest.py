@@ -1,0 +1,49 @@
+import os
+import tempfile
+
+import pytest
+from django.core.cache import caches
+from hypothesis import settings as hypothesis_settings
+
+from portal.roles import FINANCE, SUPPORT
+from tests.factories import UserFactory
+
+# Hypothesis keeps what it learns (it reads this when it first writes) outside the checkout.
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "portal-hypothesis")
+)
+# The property tests' defaults: the same examples every run, so a red CI can be reproduced
+# rather than be a roll of the dice; no example database; a deadline would only measure the
+# shared machine's load.
+hypothesis_settings.register_profile(
+    "portal", max_examples=25, deadline=None, derandomize=True, database=None
+)
+hypothesis_settings.load_profile("portal")
+
+
+@pytest.fixture
+def support_user(db):
+    return UserFactory(username="sam-support", groups=[SUPPORT])
+
+
+@pytest.fixture
+def finance_user(db):
+    return UserFactory(username="fiona-finance", groups=[FINANCE])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada-admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def plain_user(db):
+    """Logged in, but in no group: may see the dashboard and nothing else."""
+    return UserFactory(username="nora-nogroup")
+
+
+@pytest.fixture(autouse=True)
+def fresh_report_cache():
+    """Each test starts without cached report results: its data is new, and on SQLite a
+    rolled-back test's ids come back, so another test's results could match its key."""
+    caches["reports"].clear()

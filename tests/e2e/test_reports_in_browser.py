@@ -1,0 +1,194 @@
+"""Finance's billing pages in Chromium, on data synced from the sandbox: the spend chart is
+drawn and agrees with its table, which agrees with the report; a new breakdown swaps in
+with its own chart; a drained account warns on the dashboard and the balances page; the
+service plans synced from Audian show; phones get the same without scrolling sideways."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from playwright.sync_api import expect
+
+from billing.reports import MonthRange, spend_by_month, this_month
+from portal.models import ProviderAccount
+from portal.roles import SUPPORT
+from portal.sandbox import build_app, build_state
+from portal.sandbox.faults import FaultConfig
+from portal.sandbox.server import SandboxThread
+from portal.sync import sync_account
+from portal.templatetags.portal_tags import money
+from tests.unit.test_balances import buy_until
+from tests.unit.test_sync import World
+
+
+@pytest.fixture
+def world(live_server):
+    state = build_state(numbers=8, transactions=40, inventory=10)
+    with SandboxThread(build_app(state, FaultConfig())) as url:
+        world = World(state, url)
+        for account in world.accounts.values():
+            assert sync_account(account).status == "succeeded"
+        yield world
+
+
+def open_billing_page(page, name):
+    page.get_by_test_id("main-nav").get_by_role("button", name="Billing").click()
+    page.get_by_test_id("main-nav").get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    # Until the document has loaded, htmx has not taken over the page's forms.
+    page.wait_for_load_state("load")
+
+
+def drawn_chart(page, canvas):
+    """Wait until Chart.js has drawn on `canvas`; return the chart's datasets and whether
+    any pixel is painted."""
+    # Chart.js loads deferred: until it has, `Chart` is not defined at all, and a predicate
+    # that throws ends the wait instead of polling again.
+    page.wait_for_function(
+        "canvas => window.Chart !== undefined && Chart.getChart(canvas) !== undefined",
+        arg=canvas,
+    )
+    return canvas.evaluate(
+        """canvas => {
+            const pixels = canvas.getContext("2d")
+                .getImageData(0, 0, canvas.width, canvas.height).data;
+            let painted = 0;
+            for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) painted++;
+            return {datasets: Chart.getChart(canvas).data.datasets.map(d => d.data), painted};
+        }"""
+    )
+
+
+def expect_charts_match_tables_and_report(page, report):
+    sections = page.get_by_test_id("spend-currency")
+    expect(sections).to_have_count(len(report.currencies))
+    for index, spend in enumerate(report.currencies):
+        section = sections.nth(index)
+        expect(section).to_have_attribute("data-currency", spend.currency)
+        # The table, the source of truth, shows the report's figures to the last decimal.
+        expect(section.get_by_test_id("month-spend")).to_have_text(
+            # The amount, then at most an "estimated" note: never more digits.
+            [
+                re.compile(rf"^{re.escape(money(month.spend.amount))}(?![\d.,])")
+                for month in spend.months
+            ]
+        )
+        expect(section.get_by_test_id("period-total")).to_have_text(money(spend.total.amount))
+        # The chart stacks up to each month's total.
+        chart = drawn_chart(page, section.locator("canvas").element_handle())
+        assert chart["painted"] > 1000, "the canvas is blank"
+        stacks = [sum(values) for values in zip(*chart["datasets"], strict=True)]
+        totals = [float(month.spend.amount) for month in spend.months]
+        assert stacks == pytest.approx(totals)
+        names = {group.name for group in spend.groups[:6]}
+        legend = page.evaluate(
+            "canvas => Chart.getChart(canvas).data.datasets.map(d => d.label)",
+            section.locator("canvas").element_handle(),
+        )
+        assert all(any(label.startswith(name) for label in legend) for name in names)
+
+
+def test_the_spend_chart_is_drawn_and_agrees_with_its_table_and_the_report(
+    log_in, finance_user, live_server, world
+):
+    page = log_in(finance_user)
+    open_billing_page(page, "Spend")
+    period = MonthRange.ending(this_month(), 12)
+
+    expect_charts_match_tables_and_report(page, spend_by_month(period, "provider"))
+    # Ravan and TryVox have no billing API: their rentals are estimated, and say so.
+    usd = page.locator("[data-testid=spend-currency][data-currency=USD]")
+    expect(usd.locator("[data-key=ravan] .badge")).to_have_text("estimated")
+    expect(usd.locator("[data-key=tryvox] .badge")).to_have_text("estimated")
+
+    with page.expect_response(re.compile(r"by=label")) as swapped:
+        page.get_by_label("Break down by").select_option("label")
+    assert swapped.value.request.headers.get("hx-request") == "true"
+    expect(page).to_have_url(re.compile(r"[?&]by=label(&|$)"))
+    report = spend_by_month(period, "label")
+    expect_charts_match_tables_and_report(page, report)
+    usd = next(spend for spend in report.currencies if spend.currency == "USD")
+    breakdown = page.locator("[data-currency=USD] [data-testid=spend-group] th")
+    expect(breakdown).to_have_count(len(usd.groups))
+    expect(breakdown.first).to_contain_text(usd.groups[0].name)
+
+    # The pushed URL alone reproduces the report.
+    copy = page.context.new_page()
+    copy.goto(page.url)
+    expect(copy.get_by_label("Break down by")).to_have_value("label")
+    expect_charts_match_tables_and_report(copy, report)
+
+
+def test_a_bad_month_is_refused_next_to_the_field(
+    log_in, finance_user, live_server, console_errors
+):
+    page = log_in(finance_user)
+    console_errors.expect_status(400, "/billing/spend/")
+    page.goto(f"{live_server.url}/billing/spend/?start=2026-05&end=2026-02")
+    end = page.get_by_label("To", exact=True)
+    expect(end).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_end_error")).to_have_text("The period ends before it starts.")
+    expect(page.get_by_test_id("spend-invalid")).to_be_visible()
+
+
+def test_a_drained_account_warns_on_the_dashboard_and_the_balances_page(
+    log_in, finance_user, live_server, world
+):
+    vobiz = world.accounts["vobiz"]
+    ProviderAccount.objects.filter(pk=vobiz.pk).update(low_balance_threshold=Decimal(5000))
+    buy_until(world.state, world.upstream("vobiz"), "vobiz", below=Decimal(5000))
+    assert sync_account(vobiz).status == "succeeded"
+    balance = money(world.state.balance(world.upstream("vobiz")), "INR")
+
+    page = log_in(finance_user)
+    warning = page.get_by_test_id("dashboard-balance-warning")
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text(f"Vobiz India: {balance}, below its threshold of 5,000.00 INR")
+
+    page.get_by_role("link", name="All balances and runways").click()
+    expect(page.get_by_role("heading", name="Balances", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("balance-warning")).to_have_count(1)
+    row = page.locator(f"#balance-{vobiz.pk}")
+    expect(row.get_by_test_id("status")).to_have_text("Below threshold")
+    expect(row.get_by_test_id("balance")).to_have_text(balance)
+    expect(row.get_by_test_id("runway")).to_contain_text(re.compile(r"about \d+ days?"))
+    for currency in ("INR", "USD"):
+        canvas = page.locator(f"[data-testid=balance-trend][data-currency={currency}] canvas")
+        assert drawn_chart(page, canvas.element_handle())["painted"] > 100
+
+
+def test_audians_service_plans_show_and_others_say_none_are_offered(
+    log_in, finance_user, live_server, world
+):
+    page = log_in(finance_user)
+    open_billing_page(page, "Service plans")
+    audian = page.locator(f"[data-account='{world.accounts['audian'].pk}']")
+    expect(audian.get_by_test_id("plan")).to_contain_text("Sandbox numbers plan")
+    expect(audian.get_by_test_id("plan-rates").locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_test_id("plans-not-offered")).to_have_count(3)
+
+
+def test_support_cannot_open_the_reports_until_granted(
+    log_in, support_user, live_server, console_errors
+):
+    page = log_in(support_user)
+    expect(page.get_by_test_id("main-nav").get_by_role("button", name="Billing")).to_have_count(0)
+    console_errors.expect_status(403, "/billing/spend/")
+    assert page.goto(f"{live_server.url}/billing/spend/").status == 403
+    Group.objects.get(name=SUPPORT).permissions.add(
+        Permission.objects.get(codename="view_spend_report")
+    )
+    assert page.goto(f"{live_server.url}/billing/spend/").status == 200
+    open_billing_page(page, "Spend")
+
+
+@pytest.mark.browser_context_args(viewport={"width": 390, "height": 844})
+def test_on_a_phone_the_pages_do_not_scroll_sideways(log_in, finance_user, live_server, world):
+    page = log_in(finance_user)
+    for path in ("/", "/billing/spend/?by=account", "/billing/balances/", "/billing/plans/"):
+        page.goto(f"{live_server.url}{path}")
+        for canvas in page.locator("canvas").element_handles():
+            assert drawn_chart(page, canvas)["painted"] > 100
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"

@@ -1,0 +1,633 @@
+"""Searching and buying numbers against the sandbox over real HTTP: the search asks every
+account at once and survives a failing or slow provider; a purchase happens once per
+idempotency key; refusals are clear and own nothing; an unknown outcome is reconciled."""
+
+import re
+import threading
+import uuid
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from numbers import buying
+from numbers.models import NumberOrder, PhoneNumber
+from portal.models import AuditEvent, ProviderAccount, SyncRun
+from portal.sandbox import PROVIDERS, build_app
+from portal.sandbox.accounts import DEMO_ACCOUNTS
+from portal.sandbox.faults import FaultConfig
+from portal.sandbox.server import SandboxThread
+from portal.sandbox.state import CatalogEntry, SandboxAccount, SandboxState
+from portal.sync import sync_account
+from portal.upstream.base import AvailableNumber, SearchQuery
+from tests.contract.conftest import API_PATHS
+from tests.unit.test_sync import World
+
+SLUGS = ("audian", "ravan", "tryvox", "vobiz")
+# Vobiz's demo stock is Indian; the market below adds a US block so that one US search
+# reaches all four providers (its demo account may still buy only in India).
+VOBIZ_US_BLOCK = CatalogEntry("US", "CA", "+1707", 7, "local", "80", "150", ("voice", "sms"))
+KEY_INPUT = re.compile(r'name="idempotency_key" value="([0-9a-f-]+)"')
+HTMX_DIALOG = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "buy-dialog-content"}
+
+
+def market_state(inventory: int = 8) -> SandboxState:
+    catalogs = {slug: provider.catalog for slug, provider in PROVIDERS.items()}
+    catalogs["vobiz"] = (*catalogs["vobiz"], VOBIZ_US_BLOCK)
+    return SandboxState.generate(
+        catalogs, DEMO_ACCOUNTS, numbers=3, transactions=2, inventory=inventory
+    )
+
+
+def with_fault_on_writes(app, fault: str):
+    """The sandbox, but every write (POST) asks it for `fault` (X-Sandbox-Fault), as a
+    flaky network or upstream would do it to a purchase."""
+
+    def application(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST":
+            environ["HTTP_X_SANDBOX_FAULT"] = fault
+        return app(environ, start_response)
+
+    return application
+
+
+class Gate:
+    """WSGI wrapper that holds each request until `wanted` are in flight together (or
+    `patience` seconds pass), and remembers the most it saw at once."""
+
+    def __init__(self, app, wanted: int, patience: float):
+        self.app, self.wanted, self.patience = app, wanted, patience
+        self.now = self.most = 0
+        self.condition = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.condition:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.condition.notify_all()
+            self.condition.wait_for(lambda: self.most >= self.wanted, timeout=self.patience)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.condition:
+                self.now -= 1
+
+
+class Market(World):
+    """The four sandbox providers on loopback, the portal's accounts pointing at them."""
+
+    def upstream_account(self, slug):
+        return self.upstream(slug)
+
+    def purchases(self, slug) -> int:
+        return self.state.purchase_count(self.upstream(slug))
+
+    def point(self, slug, url):
+        """Send an account's requests to another server (a faulty or dead one)."""
+        account = self.accounts[slug]
+        ProviderAccount.objects.filter(pk=account.pk).update(base_url=f"{url}{API_PATHS[slug]}")
+        account.refresh_from_db()
+
+    def offer(self, slug, country="US") -> AvailableNumber:
+        """The first number the account's provider offers, as the search finds it."""
+        results = buying.search_numbers(SearchQuery(country=country))
+        return next(
+            offer.available for offer in results.offers if offer.account.provider.slug == slug
+        )
+
+    def buy(self, slug, available=None, *, key=None, label="", user=None):
+        return buying.purchase_number(
+            account=self.accounts[slug],
+            available=available or self.offer(slug, "IN" if slug == "vobiz" else "US"),
+            idempotency_key=key or uuid.uuid4(),
+            label=label,
+            user=user,
+        )
+
+    def take_upstream(self, slug, number):
+        """Someone else, at the same provider, buys `number` first."""
+        rival = self.state.add_account(
+            SandboxAccount(provider=slug, account_id=f"rival-{slug}", secret=f"rival-{slug}")
+        )
+        self.state.buy(rival, number)
+
+
+@pytest.fixture
+def market(db):
+    state = market_state()
+    with SandboxThread(build_app(state, FaultConfig())) as url:
+        yield Market(state, url)
+
+
+def providers_of(offers):
+    return {offer.account.provider.slug for offer in offers}
+
+
+# --- Search -----------------------------------------------------------------------------
+
+
+def test_search_asks_all_four_providers_and_prices_keep_their_currency(market):
+    results = buying.search_numbers(SearchQuery(country="US"))
+
+    assert results.failures == []
+    assert providers_of(results.offers) == set(SLUGS)
+    vobiz = [o for o in results.offers if o.account.provider.slug == "vobiz"]
+    assert {o.available.currency for o in vobiz} == {"INR"}
+    assert all(isinstance(o.available.monthly_fee, Decimal) for o in results.offers)
+
+
+def test_search_page_shows_every_provider_side_by_side(client, support_user, market):
+    client.force_login(support_user)
+    response = client.get(reverse("numbers:search"), {"country": "US", "sort": "monthly"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    for slug in SLUGS:
+        assert f'data-provider="{slug}"' in html
+    assert "150.00 INR" in html and "0.99 USD" in html
+    assert html.count('data-bs-target="#buy-dialog"') == len(response.context["results"].offers)
+
+
+def test_a_failing_provider_shows_its_error_and_the_others_still_show(client, support_user, market):
+    with SandboxThread(build_app(market.state, FaultConfig(rate=1.0, retry_after="0"))) as bad:
+        market.point("ravan", bad)
+        client.force_login(support_user)
+        response = client.get(reverse("numbers:search"), {"country": "US"})
+
+    results = response.context["results"]
+    assert [failure.account.provider.slug for failure in results.failures] == ["ravan"]
+    assert providers_of(results.offers) == {"audian", "tryvox", "vobiz"}
+    html = response.content.decode()
+    assert 'data-testid="provider-error"' in html
+    assert html.index("Ravan voice agents</strong>") < html.index('data-testid="search-results"')
+
+
+def test_a_provider_that_cannot_be_reached_is_reported(market):
+    with SandboxThread(build_app(market.state)) as gone:
+        pass  # a port nothing listens on any more
+    market.point("audian", gone)
+
+    results = buying.search_numbers(SearchQuery(country="US"))
+
+    (failure,) = results.failures
+    assert failure.account.provider.slug == "audian"
+    assert "could not connect" in failure.error
+    assert providers_of(results.offers) == {"ravan", "tryvox", "vobiz"}
+
+
+def test_a_slow_provider_times_out_and_the_others_still_show(settings, market):
+    settings.NUMBER_SEARCH_TIMEOUT = 2
+    answer = threading.Event()  # TryVox answers only once the search has given up on it
+
+    def stalled(environ, start_response):
+        answer.wait(timeout=30)
+        return app(environ, start_response)
+
+    app = build_app(market.state)
+    with SandboxThread(stalled) as slow:
+        market.point("tryvox", slow)
+        try:
+            results = buying.search_numbers(SearchQuery(country="US"))
+        finally:
+            answer.set()
+
+    (failure,) = results.failures
+    assert (failure.account.provider.slug, failure.error) == (
+        "tryvox",
+        "No answer within 2 seconds.",
+    )
+    assert providers_of(results.offers) == {"audian", "ravan", "vobiz"}
+
+
+@pytest.mark.parametrize(
+    ("workers", "wanted", "patience", "most"),
+    [
+        (4, 4, 10, 4),  # all four providers are asked at the same moment
+        (2, 3, 1, 2),  # a third request waits for a free worker: it never comes in time
+    ],
+)
+def test_providers_are_asked_at_once_in_a_bounded_pool(
+    settings, market, workers, wanted, patience, most
+):
+    settings.NUMBER_SEARCH_WORKERS = workers
+    gate = Gate(build_app(market.state), wanted, patience)
+    with SandboxThread(gate) as url:
+        for slug in SLUGS:
+            market.point(slug, url)
+        results = buying.search_numbers(SearchQuery(country="US"))
+
+    assert results.failures == []
+    assert gate.most == most
+
+
+def test_offers_sort_by_price_within_each_currency_unquoted_fees_last():
+    account = ProviderAccount(name="any")
+    fees = {
+        "+14155550001": ("USD", Decimal("2"), Decimal("1.99")),
+        "+14155550002": ("USD", None, Decimal("0.99")),
+        "+911800000001": ("INR", Decimal("500"), Decimal("1000")),
+        "+14155550003": ("USD", Decimal("0"), Decimal("1.25")),
+    }
+    offers = [
+        buying.Offer(account, AvailableNumber(number, currency, setup_fee=setup, monthly_fee=month))
+        for number, (currency, setup, month) in fees.items()
+    ]
+
+    def order(sort):
+        return [offer.available.number for offer in buying.sort_offers(offers, sort)]
+
+    # Grouped by currency (INR, then USD); amounts are compared only within a currency.
+    assert order("monthly") == ["+911800000001", "+14155550002", "+14155550003", "+14155550001"]
+    assert order("-monthly") == ["+911800000001", "+14155550001", "+14155550003", "+14155550002"]
+    assert order("setup") == ["+911800000001", "+14155550003", "+14155550001", "+14155550002"]
+    assert order("-setup") == ["+911800000001", "+14155550001", "+14155550003", "+14155550002"]
+
+
+# --- Purchase -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_a_purchase_owns_the_number_at_once_with_its_label(market, support_user, slug):
+    available = market.offer(slug, "IN" if slug == "vobiz" else "US")
+
+    order = market.buy(slug, available, label="Acme hotline", user=support_user)
+
+    assert order.state == NumberOrder.State.COMPLETED, order.error_message
+    number = order.phone_number
+    assert (number.number, number.account, number.status) == (
+        available.number,
+        market.accounts[slug],
+        PhoneNumber.Status.ACTIVE,
+    )
+    assert number.label == "Acme hotline"
+    assert number.currency == available.currency
+    assert number.monthly_fee == available.monthly_fee
+    assert number.purchased_at is not None
+    assert market.purchases(slug) == 1
+    event = AuditEvent.objects.get(action=AuditEvent.Action.PURCHASE)
+    assert (event.actor, event.object_id) == (support_user, str(number.pk))
+    assert event.after["state"] == "completed" and event.after["label"] == "Acme hotline"
+
+
+def test_the_same_key_twice_is_one_order_and_one_upstream_purchase(market):
+    key = uuid.uuid4()
+    available = market.offer("tryvox")
+
+    first = market.buy("tryvox", available, key=key)
+    again = market.buy("tryvox", available, key=key)
+
+    assert again.pk == first.pk and again.state == NumberOrder.State.COMPLETED
+    assert market.purchases("tryvox") == 1
+    assert NumberOrder.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PURCHASE).count() == 1
+
+
+def test_a_confirmation_still_in_flight_is_not_sent_again(client, support_user, market):
+    """Two requests with one key at the same moment: the database lets one create the
+    order; the other finds it submitted and answers with it, never calling the upstream."""
+    available = market.offer("audian")
+    token = buying.offer_token(market.accounts["audian"], available)
+    key = uuid.uuid4()
+    in_flight = NumberOrder.objects.create(
+        idempotency_key=key,
+        account=market.accounts["audian"],
+        number=available.number,
+        currency="USD",
+        state=NumberOrder.State.SUBMITTED,
+    )
+    client.force_login(support_user)
+
+    again = market.buy("audian", available, key=key)
+    response = confirm(client, token, key, **HTMX_DIALOG)
+
+    assert (again.pk, again.state) == (in_flight.pk, NumberOrder.State.SUBMITTED)
+    assert 'data-testid="purchase-in-progress"' in response.content.decode()
+    assert market.purchases("audian") == 0
+    assert NumberOrder.objects.count() == 1
+
+
+def test_another_open_order_for_the_number_is_refused_before_the_upstream(market):
+    available = market.offer("audian")
+    NumberOrder.objects.create(
+        idempotency_key=uuid.uuid4(),
+        account=market.accounts["audian"],
+        number=available.number,
+        currency="USD",
+        state=NumberOrder.State.SUBMITTED,
+    )
+
+    with pytest.raises(buying.OrderInProgress, match="already in progress"):
+        market.buy("audian", available)
+
+    assert market.purchases("audian") == 0
+
+
+def refused(order):
+    """The order failed, and nothing was recorded as owned."""
+    assert order.state == NumberOrder.State.FAILED
+    assert order.finished_at is not None and order.phone_number is None
+    assert not PhoneNumber.objects.filter(number=order.number).exists()
+    return order.error_code, order.error_message
+
+
+def test_not_enough_credit_says_the_balance_and_the_price(market):
+    market.state.set_balance(market.upstream("audian"), "0.5")
+
+    order = market.buy("audian")
+
+    assert refused(order) == (
+        "no_credit",
+        "Not enough credit on Audian sandbox: balance 0.50 USD, needed 0.99 USD.",
+    )
+    assert market.purchases("audian") == 0
+    event = AuditEvent.objects.get(action=AuditEvent.Action.PURCHASE)
+    assert event.object_id == str(order.pk) and event.after["state"] == "failed"
+
+
+def test_a_number_just_taken_says_so(market):
+    available = market.offer("ravan")
+    market.take_upstream("ravan", available.number)
+
+    assert refused(market.buy("ravan", available)) == (
+        "taken",
+        "This number was just taken: choose another one.",
+    )
+
+
+def test_a_region_the_account_may_not_buy_in_says_so(market):
+    available = market.offer("vobiz", "US")  # the demo Vobiz account buys only in India
+
+    assert refused(market.buy("vobiz", available)) == (
+        "region",
+        "Numbers in US are not enabled on Vobiz India.",
+    )
+
+
+def test_an_invalid_number_says_so(market):
+    available = market.offer("tryvox")
+    # TryVox checks the number against the country sent with it.
+    code, message = refused(market.buy("tryvox", replace(available, country="GB")))
+
+    assert code == "invalid_number"
+    assert message.startswith("Tryvox says +1 ") and message.endswith("is not a valid number.")
+
+
+def test_a_changed_price_buys_nothing(market):
+    available = market.offer("tryvox")
+    cheaper = replace(available, monthly_fee=available.monthly_fee - Decimal("0.25"))
+
+    assert refused(market.buy("tryvox", cheaper))[0] == "price_changed"
+    assert market.purchases("tryvox") == 0
+
+
+def test_a_provider_that_cannot_be_reached_fails_cleanly(market):
+    available = market.offer("audian")
+    with SandboxThread(build_app(market.state)) as gone:
+        pass
+    market.point("audian", gone)
+
+    assert refused(market.buy("audian", available)) == (
+        "provider_down",
+        "Audian could not be reached: nothing was bought.",
+    )
+
+
+# --- Unknown outcomes and their reconciliation ------------------------------------------
+
+
+def faulty_writes(market, slug, fault):
+    """Serve `slug`'s account through a server that applies `fault` to every write."""
+    server = SandboxThread(with_fault_on_writes(build_app(market.state), fault))
+    url = server.__enter__()
+    market.point(slug, url)
+    return server
+
+
+def test_a_purchase_with_no_answer_is_unknown_then_check_again_completes_it(
+    client, market, support_user
+):
+    available = market.offer("audian")
+    server = faulty_writes(market, "audian", "drop-after-apply")
+    try:
+        order = market.buy("audian", available, label="Front desk", user=support_user)
+    finally:
+        server.__exit__(None, None, None)
+
+    assert order.state == NumberOrder.State.UNKNOWN
+    assert order.finished_at is None and order.phone_number is None
+    assert "did not confirm the purchase" in order.error_message
+    assert not PhoneNumber.objects.filter(number=available.number).exists()
+    assert market.purchases("audian") == 1  # the sandbox applied it, then hung up
+
+    market.point("audian", market.url)
+    client.force_login(support_user)
+    response = client.post(reverse("numbers:order_check", args=[order.pk]))
+
+    order.refresh_from_db()
+    assert order.state == NumberOrder.State.COMPLETED
+    assert response.url == order.phone_number.get_absolute_url()
+    assert order.phone_number.label == "Front desk"
+    assert order.phone_number.monthly_fee == available.monthly_fee
+    assert market.purchases("audian") == 1
+    reconciled = AuditEvent.objects.filter(action=AuditEvent.Action.PURCHASE).latest("id")
+    assert reconciled.after["reconciled"] is True and reconciled.actor == support_user
+
+
+def test_an_unknown_purchase_is_settled_by_the_next_sync(market):
+    available = market.offer("vobiz", "IN")
+    server = faulty_writes(market, "vobiz", "drop-after-apply")
+    try:
+        order = market.buy("vobiz", available, label="Bengaluru desk")
+    finally:
+        server.__exit__(None, None, None)
+    assert order.state == NumberOrder.State.UNKNOWN
+    market.point("vobiz", market.url)
+
+    run = sync_account(market.accounts["vobiz"], SyncRun.Kind.NUMBERS)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    order.refresh_from_db()
+    assert order.state == NumberOrder.State.COMPLETED
+    assert order.phone_number.label == "Bengaluru desk"
+    assert market.purchases("vobiz") == 1
+
+
+def test_a_5xx_after_sending_is_unknown_and_settles_as_not_bought(market):
+    available = market.offer("ravan")
+    server = faulty_writes(market, "ravan", "503")
+    try:
+        order = market.buy("ravan", available)
+    finally:
+        server.__exit__(None, None, None)
+    assert order.state == NumberOrder.State.UNKNOWN  # a 5xx may follow an applied write
+    market.point("ravan", market.url)
+
+    settled = buying.reconcile_order(NumberOrder.objects.get(pk=order.pk))
+
+    assert refused(settled) == (
+        "not_bought",
+        "Ravan does not list this number on Ravan voice agents: nothing was bought.",
+    )
+    assert market.purchases("ravan") == 0
+
+
+def test_a_sync_that_cannot_reach_the_provider_leaves_the_order_unknown(market):
+    available = market.offer("tryvox")
+    server = faulty_writes(market, "tryvox", "drop-after-apply")
+    try:
+        order = market.buy("tryvox", available)
+    finally:
+        server.__exit__(None, None, None)  # and the provider is gone
+
+    run = sync_account(market.accounts["tryvox"], SyncRun.Kind.NUMBERS)
+
+    assert run.status == SyncRun.Status.FAILED
+    order.refresh_from_db()
+    assert order.state == NumberOrder.State.UNKNOWN
+    assert not PhoneNumber.objects.filter(number=available.number).exists()
+
+
+def test_a_sync_without_unknown_orders_asks_the_upstream_nothing_more(market):
+    counts = buying.reconcile_unknown_orders(market.accounts["audian"], None, now=None)
+
+    assert counts.from_upstream is False and counts.updated == 0
+
+
+# --- The buy confirmation and its permissions ---------------------------------------------
+
+
+def offer_token(market, slug, country="US"):
+    available = market.offer(slug, country)
+    return available, buying.offer_token(market.accounts[slug], available)
+
+
+def test_the_confirmation_shows_fees_balance_and_a_fresh_key(client, support_user, market):
+    _, token = offer_token(market, "tryvox")
+    client.force_login(support_user)
+
+    first = client.get(reverse("numbers:buy"), {"offer": token}, **HTMX_DIALOG)
+    second = client.get(reverse("numbers:buy"), {"offer": token}, **HTMX_DIALOG)
+
+    html = first.content.decode()
+    assert "<html" not in html and 'class="modal-header"' in html
+    assert "TryVox global" in html
+    assert "1.25 USD" in html  # the monthly fee
+    assert "150.00 USD" in html and "148.75 USD" in html  # balance before and after
+    keys = [KEY_INPUT.search(r.content.decode()).group(1) for r in (first, second)]
+    assert uuid.UUID(keys[0]) != uuid.UUID(keys[1])
+    assert market.purchases("tryvox") == 0
+
+
+def confirm(client, token, key, label="", **headers):
+    return client.post(
+        reverse("numbers:buy"),
+        {"offer": token, "idempotency_key": str(key), "label": label},
+        **headers,
+    )
+
+
+def test_confirming_twice_and_resubmitting_lands_on_the_number_once(client, support_user, market):
+    available, token = offer_token(market, "audian")
+    client.force_login(support_user)
+    key = uuid.uuid4()
+
+    responses = [confirm(client, token, key, "Sales", **HTMX_DIALOG) for _ in range(2)]
+    resubmitted = confirm(client, token, key, "Sales")  # the plain form, sent again
+
+    number = PhoneNumber.objects.get(number=available.number)
+    assert [r["HX-Redirect"] for r in responses] == [number.get_absolute_url()] * 2
+    assert (resubmitted.status_code, resubmitted.url) == (302, number.get_absolute_url())
+    assert market.purchases("audian") == 1
+    assert number.label == "Sales"
+
+
+def test_a_refusal_is_shown_in_the_dialog_at_the_number(client, support_user, market):
+    market.state.set_balance(market.upstream("ravan"), "0")
+    available, token = offer_token(market, "ravan")
+    client.force_login(support_user)
+
+    response = confirm(client, token, uuid.uuid4(), **HTMX_DIALOG)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "HX-Redirect" not in response
+    assert 'data-testid="purchase-error"' in html
+    assert "Not enough credit on Ravan voice agents: balance 0.00 USD, needed 1.15 USD." in html
+    assert available.number[2:5] in html  # the dialog names the number
+
+
+def test_a_label_too_long_is_shown_in_place_and_buys_nothing(client, support_user, market):
+    _, token = offer_token(market, "audian")
+    client.force_login(support_user)
+
+    response = confirm(client, token, uuid.uuid4(), "x" * 256, **HTMX_DIALOG)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "HX-Redirect" not in response
+    assert 'class="form-control is-invalid"' in html
+    assert "Ensure this value has at most 255 characters (it has 256)." in html
+    assert NumberOrder.objects.count() == 0 and market.purchases("audian") == 0
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "tampered"])
+def test_a_damaged_or_missing_offer_is_a_clear_bad_request(client, support_user, market, token):
+    if token == "tampered":
+        token = offer_token(market, "audian")[1][:-3] + "abc"
+    client.force_login(support_user)
+
+    response = client.get(reverse("numbers:buy"), {"offer": token})
+    posted = confirm(client, token, uuid.uuid4())
+
+    assert response.status_code == posted.status_code == 400
+    assert b"Search again to buy a number." in response.content
+    assert NumberOrder.objects.count() == 0
+
+
+def test_an_old_offer_is_searched_again(client, support_user, market, monkeypatch):
+    _, token = offer_token(market, "audian")
+    client.force_login(support_user)
+    monkeypatch.setattr(buying, "OFFER_MAX_AGE", -1)  # every token is now too old
+
+    response = confirm(client, token, uuid.uuid4())
+
+    assert response.status_code == 400
+    assert b"more than an hour old" in response.content
+
+
+def test_finance_sees_no_buying_and_is_refused_every_buying_action(client, finance_user, market):
+    _, token = offer_token(market, "audian")
+    client.force_login(finance_user)
+    order = NumberOrder.objects.create(
+        idempotency_key=uuid.uuid4(),
+        account=market.accounts["audian"],
+        number="+14155550100",
+        currency="USD",
+        state=NumberOrder.State.UNKNOWN,
+    )
+
+    assert client.get(reverse("numbers:search"), {"country": "US"}).status_code == 403
+    assert client.get(reverse("numbers:buy"), {"offer": token}).status_code == 403
+    assert confirm(client, token, uuid.uuid4()).status_code == 403
+    assert client.post(reverse("numbers:order_check", args=[order.pk])).status_code == 403
+    assert market.purchases("audian") == 0
+    assert NumberOrder.objects.count() == 1
+    order.refresh_from_db()
+    assert order.state == NumberOrder.State.UNKNOWN
+
+
+def test_search_form_errors_show_in_place_and_htmx_gets_only_the_search(
+    client, support_user, market
+):
+    client.force_login(support_user)
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "number-search"}
+
+    bad = client.get(reverse("numbers:search"), {"country": "ZZ", "contains": "abc"}, **htmx)
+    good = client.get(reverse("numbers:search"), {"country": "US"}, **htmx)
+
+    html = bad.content.decode()
+    assert bad.status_code == 200 and 'data-testid="search-results"' not in html
+    assert html.lstrip().startswith('<div id="number-search"') and "<nav" not in html
+    assert "Enter digits, e.g. 555 or 415 555." in html
+    assert "Select a valid choice." in html
+    assert good.content.decode().lstrip().startswith('<div id="number-search"')
+    assert "HX-Request" in good["Vary"]

@@ -1,0 +1,121 @@
+"""The ways a sync starts: the command, the "Sync now" buttons (a queued task) and the
+progress the pages poll."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from portal.models import ProviderAccount, SyncRun
+from portal.sandbox import build_app, build_state
+from portal.sandbox.faults import FaultConfig
+from portal.sandbox.server import SandboxThread
+from tests.unit.test_sync import World
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def world(db):
+    state = build_state(numbers=8, transactions=6, inventory=2)
+    with SandboxThread(build_app(state, FaultConfig())) as url:
+        yield World(state, url)
+
+
+def test_command_syncs_every_active_account_and_prints_a_summary(world, capsys):
+    ProviderAccount.objects.filter(provider__slug="ravan").update(is_active=False)
+    call_command("sync")
+    out = capsys.readouterr().out
+    assert "Audian" in out and "Succeeded" in out
+    assert "Ravan" not in out
+    assert "synced 3 account(s), 0 failed." in out
+    assert SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).count() == 3
+
+
+def test_command_only_one_kind_for_one_account(world, capsys):
+    account = world.accounts["vobiz"]
+    call_command("sync", "--account", str(account.pk), "--only", "balance")
+    run = SyncRun.objects.get()
+    assert (run.account, run.kind, run.rows_fetched) == (account, "balance", 1)
+
+
+def test_command_exits_non_zero_when_a_sync_fails(world, capsys):
+    ProviderAccount.objects.filter(provider__slug="audian").update(api_secret="wrong-key")
+    with pytest.raises(CommandError, match="Some syncs failed"):
+        call_command("sync")
+    out = capsys.readouterr().out
+    assert "Audian" in out and "Failed" in out
+    assert "wrong-key" not in out
+
+
+def test_command_refuses_unknown_accounts(world):
+    with pytest.raises(CommandError, match="No provider account with id 999"):
+        call_command("sync", "--account", "999")
+
+
+# The worker closes connections between tasks, as it must in production: outside a test
+# transaction, so that closing does not end the test's own transaction.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_sync_now_queues_a_task_that_the_worker_runs(client, world, support_user):
+    client.force_login(support_user)
+    response = client.post(reverse("start_sync"), **HTMX)
+    assert response.status_code == 200
+    runs = SyncRun.objects.all()
+    assert runs.count() == 4
+    assert {run.status for run in runs} == {SyncRun.Status.QUEUED}
+    assert b'hx-trigger="every 1s"' in response.content  # the page polls the runs
+    assert "HX-Trigger" not in response
+    call_command("db_worker", "--batch", "--no-startup-delay")
+    assert {run.status for run in SyncRun.objects.all()} == {SyncRun.Status.SUCCEEDED}
+    assert {run.triggered_by for run in SyncRun.objects.all()} == {support_user}
+    ids = "&".join(f"run={run.pk}" for run in runs)
+    progress = client.get(f"{reverse('sync_progress')}?{ids}", **HTMX)
+    assert progress["HX-Trigger"] == "sync-finished"
+    assert b"every 1s" not in progress.content
+    assert b"Succeeded" in progress.content
+
+
+def test_sync_now_for_one_account_and_when_one_is_running(client, world, admin_user):
+    client.force_login(admin_user)
+    account = world.accounts["tryvox"]
+    client.post(reverse("start_sync_account", args=[account.pk]), **HTMX)
+    again = client.post(reverse("start_sync_account", args=[account.pk]), **HTMX)
+    assert b"a sync is already in progress" in again.content
+    assert SyncRun.objects.filter(account=account).count() == 1
+
+
+def test_sync_now_without_javascript_redirects_with_a_message(client, world, admin_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("start_sync"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("sync_runs")
+    assert b"Sync started for 4 account(s)." in response.content
+
+
+def test_finance_may_sync_but_not_without_the_permission(client, world, finance_user, plain_user):
+    client.force_login(plain_user)
+    assert client.post(reverse("start_sync")).status_code == 403
+    assert client.get(reverse("sync_progress")).status_code == 403
+    client.force_login(finance_user)
+    assert client.post(reverse("start_sync"), **HTMX).status_code == 200
+
+
+def test_progress_rejects_bad_ids(client, world, support_user):
+    client.force_login(support_user)
+    assert client.get(reverse("sync_progress") + "?run=abc").status_code == 400
+
+
+def test_status_page_lists_runs_with_figures_and_errors(client, world, support_user):
+    ProviderAccount.objects.filter(provider__slug="ravan").update(api_secret="wrong-key")
+    with pytest.raises(CommandError):
+        call_command("sync", "--account", str(world.accounts["ravan"].pk))
+    client.force_login(support_user)
+    html = client.get(reverse("sync_runs")).content.decode()
+    assert '<span class="badge text-bg-danger">Failed</span>' in html
+    assert "Ravan" in html and "API key is missing or invalid" in html
+
+
+def test_lists_say_how_fresh_their_data_is(client, world, support_user):
+    client.force_login(support_user)
+    assert b"Not every account has synced yet" in client.get(reverse("numbers:list")).content
+    call_command("sync")
+    html = client.get(reverse("numbers:list")).content.decode()
+    assert "Synced" in html and "ago" in html
