@@ -10,7 +10,7 @@ SANDBOX_PORT ?= 8100
 # production sets DEBUG=false with its own keys (see README, "Production").
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: run test bench lint install install-dev migrate demo clean
+.PHONY: run test test-long bench lint install install-dev migrate demo clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ run: demo
 ## test: the whole suite, in parallel (DATABASE_URL chooses SQLite or PostgreSQL)
 test: install-dev
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+## test-long: the long variants of the reliability tests (50 fault seeds, a 60 s load test);
+## .ci/run runs them on PostgreSQL
+test-long: install-dev
+	$(PY) -m pytest -n auto --long -m long $(PYTEST_ARGS)
 
 ## bench: the performance benchmark on PostgreSQL (never part of `make test`): a database of
 ## its own, seeded with 100,000 numbers and 1,000,000 transactions; see README "Performance".

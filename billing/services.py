@@ -40,10 +40,8 @@ def sync_transactions(
     estimate the rentals from the numbers' fees instead (flagged `is_estimate`)."""
     if not adapter.supports(Capability.TRANSACTIONS):
         return estimate_rentals(account, adapter, now=now, progress=progress)
-    newest = Transaction.objects.filter(account=account, is_estimate=False).aggregate(
-        newest=Max("occurred_at")
-    )["newest"]
-    since = newest - TRANSACTION_OVERLAP if newest else None
+    complete_until = account.transactions_synced_until
+    since = complete_until - TRANSACTION_OVERLAP if complete_until else None
     counts = SyncCounts()
     listing = batched(adapter.iter_transactions(since), LISTING_BATCH_SIZE)
     # The next batch is fetched while this one is written (see portal.prefetch).
@@ -52,6 +50,15 @@ def sync_transactions(
             counts.fetched += len(batch)
             counts.created += _append(account, batch)
             progress(counts)
+    # Only now is everything up to the newest stored transaction known to be stored: a
+    # listing cut off part way (an error, a killed process) leaves the mark where it was,
+    # and the next sync reads that stretch again (appending is idempotent).
+    newest = Transaction.objects.filter(account=account, is_estimate=False).aggregate(
+        newest=Max("occurred_at")
+    )["newest"]
+    if newest is not None:
+        ProviderAccount.objects.filter(pk=account.pk).update(transactions_synced_until=newest)
+        account.transactions_synced_until = newest
     return counts
 
 

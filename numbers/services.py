@@ -146,6 +146,7 @@ def _stored_values(account, numbers: list[str]) -> dict[str, dict]:
     return {number: dict(zip(columns, values, strict=True)) for number, *values in rows}
 
 
+@transaction.atomic
 def _release_missing(account, seen: set[str], now: datetime) -> int:
     """Mark released every live number of the account that a complete listing lacked."""
     live = PhoneNumber.objects.filter(account=account).exclude(status=PhoneNumber.Status.RELEASED)

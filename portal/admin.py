@@ -193,11 +193,11 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ("provider",)
     date_hierarchy = "created_at"
     ordering = ("provider__name", "name")
-    readonly_fields = ("secret_set", "created_at", "updated_at")
+    readonly_fields = ("secret_set", "transactions_synced_until", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ProviderAccountForm.Meta.fields}),
         ("Credentials", {"fields": ("secret_set", "new_api_secret", "clear_api_secret")}),
-        ("History", {"fields": ("created_at", "updated_at")}),
+        ("History", {"fields": ("transactions_synced_until", "created_at", "updated_at")}),
     )
 
     low_balance_threshold_display = money_column("low_balance_threshold", "low-balance threshold")

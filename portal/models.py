@@ -45,6 +45,16 @@ class ProviderAccount(models.Model):
         help_text="Warn when the balance falls below this amount (in the account's currency).",
     )
     is_active = models.BooleanField("active", default=True)
+    # Advanced only when a listing of the ledger completed: a listing cut off part way (some
+    # ledgers list newest first) must not make the next sync skip what it never read.
+    transactions_synced_until = models.DateTimeField(
+        "transactions complete until",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The newest transaction of the last complete read of the ledger; the next "
+        "sync reads from a little before it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,6 +117,10 @@ class SyncRun(models.Model):
     rows_updated = models.PositiveIntegerField(default=0)
     rows_released = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Who runs it and when it last showed signs of life: a run whose process died (killed,
+    # crashed, machine lost) is closed as interrupted by the next start (portal.sync).
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid running the sync.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

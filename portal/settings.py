@@ -260,6 +260,11 @@ SYNC_STEPS = [
     ("plans", "billing.plans.sync_service_plans"),
 ]
 
+# A running sync that wrote no progress for this long is taken for dead (its process was
+# lost with its host) and closed as interrupted by the next start. On the sync's own host a
+# dead process is noticed at once. A listing page takes seconds, so this is generous.
+SYNC_ABANDONED_AFTER = timedelta(minutes=env.int("SYNC_ABANDONED_MINUTES", default=30))
+
 # Searching numbers to buy asks every account at once: at most this many at a time, each
 # given this many seconds before the page shows it as timed out.
 NUMBER_SEARCH_WORKERS = 4

@@ -8,7 +8,10 @@ services, so `portal` drives them without importing `numbers` or `billing`.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 from django.conf import settings
@@ -54,7 +57,10 @@ def steps_for(kind: str) -> list[tuple[str, object]]:
 
 
 def queue_sync(account: ProviderAccount, kind: str = SyncRun.Kind.ALL, user=None) -> SyncRun:
-    """Record a queued run; raises SyncAlreadyRunning when one is queued or running."""
+    """Record a queued run; raises SyncAlreadyRunning when one is queued or running.
+    A run left `running` by a process that died is closed first, so it cannot block the
+    account's syncs for ever."""
+    interrupt_abandoned_runs(account)
     try:
         with transaction.atomic():
             return SyncRun.objects.create(
@@ -79,20 +85,27 @@ def sync_account(
     nothing. `transport` replaces the network (the demo syncs from an in-process sandbox)."""
     run = run or queue_sync(account, kind, user)
     run.status = SyncRun.Status.RUNNING
-    run.started_at = timezone.now()
-    run.save(update_fields=["status", "started_at"])
+    run.started_at = run.heartbeat_at = timezone.now()
+    run.worker = this_worker()
+    run.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
     totals, errors, succeeded = SyncCounts(), [], 0
+    step_counts = SyncCounts()
 
     def progress(counts: SyncCounts):
+        nonlocal step_counts
+        step_counts = counts
         # Written as it goes so the page polling the run shows live figures.
         _store_counts(run, totals, counts)
 
     try:
         with adapter_for(account, transport=transport) as adapter:
             for step_kind, step in steps_for(run.kind):
+                step_counts = SyncCounts()
                 try:
                     counts = step(account, adapter, now=run.started_at, progress=progress)
                 except UpstreamError as exc:
+                    # What the step wrote before it failed is kept, so it is counted too.
+                    totals.add(step_counts)
                     errors.append(f"{step_kind}: {exc}")
                     logger.warning("sync %s of %s failed: %s", step_kind, account.pk, exc)
                     continue
@@ -116,7 +129,91 @@ def _store_counts(run: SyncRun, totals: SyncCounts, current: SyncCounts | None =
     run.rows_created = running.created
     run.rows_updated = running.updated
     run.rows_released = running.released
-    run.save(update_fields=["rows_fetched", "rows_created", "rows_updated", "rows_released"])
+    run.heartbeat_at = timezone.now()
+    run.save(
+        update_fields=[
+            "rows_fetched",
+            "rows_created",
+            "rows_updated",
+            "rows_released",
+            "heartbeat_at",
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Runs whose process died
+# ---------------------------------------------------------------------------------------
+
+INTERRUPTED_MESSAGE = (
+    "The sync process stopped before the run finished (killed, crashed or restarted). "
+    "What it had written is kept; the next run carries on from there."
+)
+
+
+def this_worker() -> str:
+    """host:pid, asked each time: a forked worker has a pid of its own."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def interrupt_abandoned_runs(
+    account: ProviderAccount | None = None, *, now: datetime | None = None
+) -> list[SyncRun]:
+    """Close as interrupted the running runs (of `account`, or all) whose process is gone:
+    on this host, its pid no longer runs; anywhere, it showed no sign of life (a progress
+    write) for settings.SYNC_ABANDONED_AFTER. Returns the runs closed."""
+    now = now or timezone.now()
+    silent_since = now - settings.SYNC_ABANDONED_AFTER
+    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).select_related(
+        "account", "triggered_by"
+    )
+    if account is not None:
+        running = running.filter(account=account)
+    closed = []
+    for run in running:
+        last_sign = run.heartbeat_at or run.started_at
+        if not (_process_gone(run.worker) or last_sign < silent_since):
+            continue
+        # Only if still running: two starts recovering at once close it once.
+        if SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.INTERRUPTED,
+            finished_at=max(now, run.started_at),
+            error=INTERRUPTED_MESSAGE,
+        ):
+            run.refresh_from_db()
+            logger.warning("sync run %s of account %s was interrupted", run.pk, run.account_id)
+            _record_run(run)
+            closed.append(run)
+    return closed
+
+
+def _process_gone(worker: str) -> bool:
+    """Whether `worker` (host:pid) is a process of this host that no longer runs. A process
+    of another host is never judged from here; its heartbeat tells."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # exists, under another user
+    return _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    # A killed child its parent has not reaped yet still answers signal 0.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# Ending a run
+# ---------------------------------------------------------------------------------------
 
 
 def _finish(run: SyncRun, totals: SyncCounts, errors: list[str], succeeded: int):
@@ -130,6 +227,10 @@ def _finish(run: SyncRun, totals: SyncCounts, errors: list[str], succeeded: int)
     run.error = "\n".join(errors)
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
+    _record_run(run)
+
+
+def _record_run(run: SyncRun):
     record_audit_event(
         actor=run.triggered_by,
         action=AuditEvent.Action.SYNC,

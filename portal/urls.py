@@ -26,3 +26,5 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "portal.error_pages.server_error"

@@ -21,6 +21,21 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("portal")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--long",
+        action="store_true",
+        help="run the long variants of the tests marked `long` (make test-long)",
+    )
+
+
+@pytest.fixture(scope="session")
+def long_run(request) -> bool:
+    """True under `--long`: tests marked `long` then run their full size (more seeds, a
+    longer load) instead of the quick variant `make test` runs."""
+    return request.config.getoption("--long")
+
+
 @pytest.fixture
 def support_user(db):
     return UserFactory(username="sam-support", groups=[SUPPORT])

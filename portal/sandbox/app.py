@@ -57,6 +57,8 @@ class SandboxApp:
 
     @staticmethod
     def _after(plan: FaultPlan, response: Response) -> Response:
+        if plan.delay_after_apply:
+            time.sleep(plan.delay_after_apply)
         if plan.drop_after_apply:
             raise DropConnection()
         if plan.malformed:

@@ -3,8 +3,10 @@
 Server-wide: a share of requests answered 429 (with Retry-After), 500 or 503, chosen by a
 seeded generator, and added latency. Per request, tests send headers:
 
-- `X-Sandbox-Fault: 429 | 500 | 503 | drop-after-apply | malformed | short-page | delay=SECONDS`
-  (comma-separated to combine), forcing that fault on this request;
+- `X-Sandbox-Fault: 429 | 500 | 503 | drop-after-apply | malformed | short-page | delay=SECONDS
+  | delay-after-apply=SECONDS` (comma-separated to combine), forcing that fault on this
+  request (`delay-after-apply` answers late, after applying: a client timing out first
+  cannot know whether its write happened);
 - `X-Sandbox-Fault-Rate: 0.2`, a random fault share for this request.
 """
 
@@ -27,6 +29,7 @@ class FaultPlan:
     malformed: bool = False
     short_page: bool = False
     delay: float = 0.0
+    delay_after_apply: float = 0.0
 
 
 @dataclass
@@ -51,7 +54,9 @@ class FaultConfig:
             if part.isdigit():
                 plan.status = int(part)
             elif part.startswith("delay="):
-                plan.delay += float(part.removeprefix("delay=").removesuffix("s"))
+                plan.delay += _seconds(part.removeprefix("delay="))
+            elif part.startswith("delay-after-apply="):
+                plan.delay_after_apply += _seconds(part.removeprefix("delay-after-apply="))
             elif part in ("drop-after-apply", "malformed", "short-page"):
                 setattr(plan, part.replace("-", "_"), True)
             else:
@@ -62,3 +67,7 @@ class FaultConfig:
                 if self._rng.random() < rate:
                     plan.status = self._rng.choice(RANDOM_STATUSES)
         return plan
+
+
+def _seconds(value: str) -> float:
+    return float(value.removesuffix("s"))

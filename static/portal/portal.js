@@ -6,6 +6,9 @@ document.addEventListener("htmx:responseError", (event) => {
   const alert = document.createElement("div");
   alert.className = "alert alert-danger m-3";
   alert.setAttribute("role", "alert");
-  alert.textContent = `The page could not be updated (HTTP ${event.detail.xhr.status}). Reload to try again.`;
+  const status = event.detail.xhr.status;
+  alert.textContent = status === 503
+    ? "The portal cannot reach its database right now. Try again in a minute."
+    : `The page could not be updated (HTTP ${status}). Reload to try again.`;
   target.prepend(alert);
 });

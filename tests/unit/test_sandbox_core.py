@@ -134,6 +134,7 @@ def test_fault_headers_and_rates():
     assert faults.plan({"x-sandbox-fault": "429"}).status == 429
     plan = faults.plan({"x-sandbox-fault": "drop-after-apply,short-page,delay=0.5"})
     assert plan.drop_after_apply and plan.short_page and plan.delay == 0.5
+    assert faults.plan({"x-sandbox-fault": "delay-after-apply=2s"}).delay_after_apply == 2
     with pytest.raises(ValueError):
         faults.plan({"x-sandbox-fault": "explode"})
     rated = FaultConfig(rate=0.2, seed=7)
