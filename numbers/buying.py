@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -370,6 +370,11 @@ class OrderInProgress(Exception):
     on the same account is still open."""
 
 
+# An order still open this long after it was sent lost its request (any upstream call
+# times out long before): see close_abandoned_orders.
+ABANDONED_ORDER_AFTER = timedelta(minutes=10)
+
+
 def new_idempotency_key() -> uuid.UUID:
     return uuid.uuid4()
 
@@ -494,11 +499,19 @@ def _complete(order: NumberOrder, record: OwnedNumber, user, *, reconciled=False
     return order
 
 
-def _finish(order: NumberOrder, state: str, code: str, message: str, user) -> NumberOrder:
+def _finish(
+    order: NumberOrder,
+    state: str,
+    code: str,
+    message: str,
+    user,
+    *,
+    from_states=(State.SUBMITTED, State.UNKNOWN),
+) -> NumberOrder:
     with transaction.atomic():
         closed = _transition(
             order,
-            (State.SUBMITTED, State.UNKNOWN),
+            from_states,
             state=state,
             error_code=code,
             error_message=message,
@@ -669,7 +682,8 @@ def reconcile_unknown_orders(
 ) -> SyncCounts:
     """A sync step (settings.SYNC_STEPS): settle the account's unknown orders. Each is
     read from the upstream itself, so a failed numbers step cannot make a bought number
-    look unbought."""
+    look unbought. Orders abandoned in flight are settled first (`close_abandoned_orders`)."""
+    close_abandoned_orders(account, now=now)
     orders = list(_orders().filter(account=account, state=State.UNKNOWN))
     if not orders:
         return SyncCounts(from_upstream=False)
@@ -680,6 +694,20 @@ def reconcile_unknown_orders(
             counts.updated += 1
         progress(counts)
     return counts
+
+
+def close_abandoned_orders(account: ProviderAccount, *, now: datetime) -> None:
+    """Orders whose request died with its process (killed, database gone) stay open and
+    would block the number for ever. Long after any answer could come: one still `pending`
+    never left the portal, so it failed; one `submitted` may have been applied upstream, so
+    it is unknown, to be reconciled like any other."""
+    cutoff = now - ABANDONED_ORDER_AFTER
+    for order in _orders().filter(account=account, state=State.PENDING, created_at__lt=cutoff):
+        message = "The portal stopped before sending this order: nothing was bought."
+        _finish(order, State.FAILED, "not_sent", message, None, from_states=(State.PENDING,))
+    stale = _orders().filter(account=account, state=State.SUBMITTED, submitted_at__lt=cutoff)
+    for order in stale:
+        _finish(order, State.UNKNOWN, "in_doubt", _in_doubt_message(account, None), None)
 
 
 def _supports(account: ProviderAccount, capability: Capability) -> bool:

@@ -6,10 +6,12 @@ import re
 import threading
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from numbers import buying
 from numbers.models import NumberOrder, PhoneNumber
@@ -453,6 +455,46 @@ def test_an_unknown_purchase_is_settled_by_the_next_sync(market):
     assert market.purchases("vobiz") == 1
 
 
+def test_orders_abandoned_in_flight_are_settled_by_the_next_sync(market):
+    """Their requests died (a killed worker, the database gone) and left them open: the
+    sync closes them, so the numbers can be bought again, and nothing is bought twice."""
+    account = market.accounts["audian"]
+    offers = buying.search_numbers(SearchQuery(country="US")).offers
+    applied, never_sent, recent = [o.available for o in offers if o.account == account][:3]
+    market.state.buy(market.upstream("audian"), applied.number)  # the upstream applied it
+    long_ago = timezone.now() - buying.ABANDONED_ORDER_AFTER - timedelta(minutes=1)
+
+    def open_order(available, state, when):
+        order = NumberOrder.objects.create(
+            idempotency_key=uuid.uuid4(),
+            account=account,
+            number=available.number,
+            currency=available.currency,
+            monthly_fee=available.monthly_fee,
+            state=state,
+            submitted_at=when if state == NumberOrder.State.SUBMITTED else None,
+        )
+        NumberOrder.objects.filter(pk=order.pk).update(created_at=when)
+        return order
+
+    submitted = open_order(applied, NumberOrder.State.SUBMITTED, long_ago)
+    pending = open_order(never_sent, NumberOrder.State.PENDING, long_ago)
+    in_flight = open_order(recent, NumberOrder.State.SUBMITTED, timezone.now())
+
+    run = sync_account(account, SyncRun.Kind.NUMBERS)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    for order in (submitted, pending, in_flight):
+        order.refresh_from_db()
+    assert submitted.state == NumberOrder.State.COMPLETED
+    assert submitted.phone_number.number == applied.number
+    assert (pending.state, pending.error_code) == (NumberOrder.State.FAILED, "not_sent")
+    assert in_flight.state == NumberOrder.State.SUBMITTED  # may still be answered
+    assert market.purchases("audian") == 1
+    # The number of the order never sent can be bought now.
+    assert market.buy("audian", never_sent).state == NumberOrder.State.COMPLETED
+
+
 def test_a_5xx_after_sending_is_unknown_and_settles_as_not_bought(market):
     available = market.offer("ravan")
     server = faulty_writes(market, "ravan", "503")
@@ -489,7 +531,7 @@ def test_a_sync_that_cannot_reach_the_provider_leaves_the_order_unknown(market):
 
 
 def test_a_sync_without_unknown_orders_asks_the_upstream_nothing_more(market):
-    counts = buying.reconcile_unknown_orders(market.accounts["audian"], None, now=None)
+    counts = buying.reconcile_unknown_orders(market.accounts["audian"], None, now=timezone.now())
 
     assert counts.from_upstream is False and counts.updated == 0
 
