@@ -26,8 +26,10 @@ class Transaction(models.Model):
     # Money leaving the account; everything else (credit) comes in.
     DEBIT_KINDS = (Kind.DEBIT, Kind.RECURRING, Kind.USAGE)
 
+    # No index of its own: (account, upstream_id) and (account, -occurred_at) lead with it,
+    # and one index fewer to maintain speeds up the sync's bulk inserts.
     account = models.ForeignKey(
-        ProviderAccount, on_delete=models.PROTECT, related_name="transactions"
+        ProviderAccount, on_delete=models.PROTECT, related_name="transactions", db_index=False
     )
     upstream_id = models.CharField("upstream id", max_length=128)
     kind = models.CharField("type", max_length=20, choices=Kind)

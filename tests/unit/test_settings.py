@@ -1,6 +1,7 @@
 """Production settings, checked in a fresh process with production-like environment."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,15 @@ def test_refuses_to_start_without_field_encryption_key_when_debug_is_off():
 def test_debug_has_development_defaults():
     result = manage("check", DEBUG="true", SECRET_KEY=None, FIELD_ENCRYPTION_KEY=None)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_environment_variable_is_documented():
+    """A variable the settings read is in .env.example and in the README's table."""
+    settings_source = (BASE_DIR / "portal" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
+    example = (BASE_DIR / ".env.example").read_text()
+    readme = (BASE_DIR / "README.md").read_text()
+
+    assert {"DATABASE_URL", "SYNC_ABANDONED_MINUTES"} <= read  # the pattern finds them
+    assert [name for name in sorted(read) if not re.search(rf"^#? ?{name}=", example, re.M)] == []
+    assert [name for name in sorted(read) if f"| `{name}` |" not in readme] == []
