@@ -1,5 +1,8 @@
+import json
 import os
 import tempfile
+import time
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
@@ -27,6 +30,32 @@ def pytest_addoption(parser):
         action="store_true",
         help="run the long variants of the tests marked `long` (make test-long)",
     )
+
+
+# Figures the reliability tests measure (the load test's p95), shown after the run.
+RELIABILITY_RESULTS = Path(__file__).resolve().parents[1] / "var" / "reliability"
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_STARTED] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    # Under xdist the tests run in workers: they leave their figures in files, which the
+    # controlling process (the one that prints) reads here.
+    started = config.stash.get(_STARTED, time.time())
+    fresh = [
+        path
+        for path in sorted(RELIABILITY_RESULTS.glob("*.json"))
+        if path.stat().st_mtime >= started
+    ]
+    if fresh:
+        terminalreporter.section("reliability figures")
+    for path in fresh:
+        terminalreporter.write_line(json.dumps(json.loads(path.read_text())))
+
+
+_STARTED = pytest.StashKey[float]()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.models import BalanceSnapshot, Transaction
 from numbers.models import PhoneNumber
-from portal.benchmark.export import production_env
+from portal.benchmark.server import production_env
 from portal.error_pages import server_error
 from portal.models import AuditEvent, SyncRun
 from portal.sandbox import build_state
@@ -133,11 +133,10 @@ BATCH = 50
 
 
 def start_sync_process(account) -> subprocess.Popen:
-    env = {**production_env(), "DJANGO_SETTINGS_MODULE": "portal.settings"}
     return subprocess.Popen(
         [sys.executable, "-c", SYNC_PROCESS, str(account.pk)],
         cwd=settings.BASE_DIR,
-        env=env,
+        env=production_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -1,0 +1,185 @@
+"""A bounded load test: staff browsing and filtering the portal at once, over real HTTP to
+gunicorn on loopback, for a fixed time. It stops by itself; every answer other than 2xx or
+3xx, and every request that fails or times out, is an error.
+
+Each simulated user is signed in as a support or finance user and goes round the pages
+that role uses, plain and as htmx partials, with the filters people actually set.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from django.conf import settings
+from django.test import Client
+
+from portal.benchmark.measure import Latency, latency
+from portal.benchmark.server import gunicorn, production_env
+
+HTMX_TABLE = {"HX-Request": "true", "HX-Target": "table"}
+HTMX_SPEND = {"HX-Request": "true", "HX-Target": "spend-report"}
+REQUEST_TIMEOUT = 30.0  # seconds: a request slower than this is an error, not a wait
+
+
+@dataclass(frozen=True)
+class Visit:
+    path: str
+    headers: dict | None = None
+
+
+def support_visits(number_ids: Sequence[int], labels: Sequence[str]) -> list[Visit]:
+    """What support staff do: find numbers by digits, label, provider, status; sort and
+    page; open a number."""
+    visits = [
+        Visit("/"),
+        Visit("/numbers/"),
+        Visit("/numbers/?status=active&sort=label"),
+        Visit("/numbers/?provider=vobiz", HTMX_TABLE),
+        Visit("/numbers/?q=415", HTMX_TABLE),
+        Visit("/numbers/?page=2&per_page=25", HTMX_TABLE),
+        Visit("/numbers/orders/"),
+        Visit("/numbers/buy/"),
+    ]
+    visits += [Visit(f"/numbers/?q={label}", HTMX_TABLE) for label in labels]
+    visits += [Visit(f"/numbers/{pk}/") for pk in number_ids]
+    return visits
+
+
+def finance_visits(number_ids: Sequence[int]) -> list[Visit]:
+    """What finance staff do: transactions filtered and as partials, spend reports,
+    balances and plans."""
+    visits = [
+        Visit("/"),
+        Visit("/billing/transactions/"),
+        Visit("/billing/transactions/?kind=usage", HTMX_TABLE),
+        Visit("/billing/transactions/?provider=audian&sort=-amount", HTMX_TABLE),
+        Visit("/billing/spend/"),
+        Visit("/billing/spend/?by=label", HTMX_SPEND),
+        Visit("/billing/spend/?by=account", HTMX_SPEND),
+        Visit("/billing/balances/"),
+        Visit("/billing/plans/"),
+        Visit("/numbers/?sort=-monthly_fee"),
+    ]
+    visits += [Visit(f"/numbers/{pk}/") for pk in number_ids[:3]]
+    return visits
+
+
+@dataclass
+class LoadResult:
+    users: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies_ms) + len(self.errors)
+
+    @property
+    def latency(self) -> Latency:
+        if len(self.latencies_ms) < 2:
+            return Latency(p50=0.0, p95=0.0, samples=len(self.latencies_ms))
+        return latency(self.latencies_ms)
+
+    @property
+    def p50_ms(self) -> float:
+        return self.latency.p50
+
+    @property
+    def p95_ms(self) -> float:
+        return self.latency.p95
+
+    @property
+    def max_ms(self) -> float:
+        return max(self.latencies_ms, default=0.0)
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.users} users for {self.seconds:.0f} s: {self.requests} requests "
+            f"({self.per_second:.1f}/s), {len(self.errors)} errors; latency p50 "
+            f"{self.p50_ms:.0f} ms, p95 {self.p95_ms:.0f} ms, max {self.max_ms:.0f} ms"
+        )
+
+    def as_json(self) -> dict:
+        return {
+            "users": self.users,
+            "seconds": round(self.seconds, 1),
+            "requests": self.requests,
+            "per_second": round(self.per_second, 1),
+            "errors": len(self.errors),
+            "error_examples": self.errors[:5],
+            "p50_ms": round(self.p50_ms, 1),
+            "p95_ms": round(self.p95_ms, 1),
+            "max_ms": round(self.max_ms, 1),
+        }
+
+
+def session_cookie(user) -> str:
+    """A signed-in session for `user`, as the sign-in form would leave it."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def run_load(
+    users: Sequence[tuple[object, list[Visit]]], seconds: float, *, workers: int = 2
+) -> LoadResult:
+    """Each (user, visits) browses its visits in a shuffled round, without pause, against
+    gunicorn with `workers` workers, until `seconds` have passed."""
+    sessions = [(session_cookie(user), visits) for user, visits in users]
+    result = LoadResult(users=len(sessions), seconds=seconds)
+    lock = threading.Lock()
+    with gunicorn(production_env(), workers=workers) as (origin, _):
+        start = threading.Barrier(len(sessions) + 1)
+        stop_at: list[float] = []
+
+        def browse(index: int, cookie: str, visits: list[Visit]):
+            rng = random.Random(index)  # noqa: S311 (seeded: the same mix every run)
+            cookies = {settings.SESSION_COOKIE_NAME: cookie}
+            with httpx.Client(base_url=origin, cookies=cookies, timeout=REQUEST_TIMEOUT) as http:
+                start.wait()
+                while time.monotonic() < stop_at[0]:
+                    visit = rng.choice(visits)
+                    latency, error = _visit(http, visit)
+                    with lock:
+                        if error:
+                            result.errors.append(error)
+                        else:
+                            result.latencies_ms.append(latency)
+
+        threads = [
+            threading.Thread(target=browse, args=(index, cookie, visits), daemon=True)
+            for index, (cookie, visits) in enumerate(sessions)
+        ]
+        for thread in threads:
+            thread.start()
+        began = time.monotonic()
+        stop_at.append(began + seconds)
+        start.wait()
+        for thread in threads:
+            # Bounded: a request never takes longer than REQUEST_TIMEOUT.
+            thread.join(timeout=seconds + REQUEST_TIMEOUT + 5)
+        result.seconds = time.monotonic() - began
+    return result
+
+
+def _visit(http: httpx.Client, visit: Visit) -> tuple[float, str]:
+    """(latency in ms, "") for a good answer, (0, what went wrong) otherwise."""
+    began = time.perf_counter()
+    try:
+        response = http.get(visit.path, headers=visit.headers)
+    except httpx.HTTPError as exc:
+        return 0.0, f"GET {visit.path}: {type(exc).__name__}"
+    latency = (time.perf_counter() - began) * 1000
+    if response.status_code >= 400:
+        return 0.0, f"GET {visit.path}: HTTP {response.status_code}"
+    return latency, ""
