@@ -5,16 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_number_label_statistics'),
-        ('portal', '0003_sync_recovery'),
+        ("billing", "0002_number_label_statistics"),
+        ("portal", "0003_sync_recovery"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='transaction',
-            name='account',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='portal.provideraccount'),
+            model_name="transaction",
+            name="account",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="transactions",
+                to="portal.provideraccount",
+            ),
         ),
     ]

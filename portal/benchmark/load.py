@@ -12,10 +12,12 @@ import random
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import httpx
 from django.conf import settings
+from django.shortcuts import resolve_url
 from django.test import Client
 
 from portal.benchmark.measure import Latency, latency
@@ -75,6 +77,15 @@ class LoadResult:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # The users' threads record into one result.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record(self, latency: float, error: str):
+        with self._lock:
+            if error:
+                self.errors.append(error)
+            else:
+                self.latencies_ms.append(latency)
 
     @property
     def requests(self) -> int:
@@ -133,43 +144,66 @@ def session_cookie(user) -> str:
 def run_load(
     users: Sequence[tuple[object, list[Visit]]], seconds: float, *, workers: int = 2
 ) -> LoadResult:
-    """Each (user, visits) browses its visits in a shuffled round, without pause, against
-    gunicorn with `workers` workers, until `seconds` have passed."""
+    """Each (user, visits) browses its visits, picked at random, without pause, against
+    gunicorn with `workers` workers, until `seconds` have passed; then stops, by itself."""
     sessions = [(session_cookie(user), visits) for user, visits in users]
-    result = LoadResult(users=len(sessions), seconds=seconds)
-    lock = threading.Lock()
     with gunicorn(production_env(), workers=workers) as (origin, _):
-        start = threading.Barrier(len(sessions) + 1)
-        stop_at: list[float] = []
+        return _browse_together(origin, sessions, seconds)
 
-        def browse(index: int, cookie: str, visits: list[Visit]):
-            rng = random.Random(index)  # noqa: S311 (seeded: the same mix every run)
-            cookies = {settings.SESSION_COOKIE_NAME: cookie}
-            with httpx.Client(base_url=origin, cookies=cookies, timeout=REQUEST_TIMEOUT) as http:
-                start.wait()
-                while time.monotonic() < stop_at[0]:
-                    visit = rng.choice(visits)
-                    latency, error = _visit(http, visit)
-                    with lock:
-                        if error:
-                            result.errors.append(error)
-                        else:
-                            result.latencies_ms.append(latency)
 
-        threads = [
-            threading.Thread(target=browse, args=(index, cookie, visits), daemon=True)
-            for index, (cookie, visits) in enumerate(sessions)
+def _browse_together(
+    origin: str, sessions: list[tuple[str, list[Visit]]], seconds: float
+) -> LoadResult:
+    result = LoadResult(users=len(sessions), seconds=seconds)
+    stop = threading.Event()
+    with ExitStack() as clients:
+        # Clients made before the clock starts: building one (its SSL context) is not load.
+        http_clients = [
+            clients.enter_context(_signed_in_client(origin, cookie)) for cookie, _ in sessions
         ]
-        for thread in threads:
-            thread.start()
+        threads = [
+            threading.Thread(target=_browse, args=(index, http, visits, stop, result), daemon=True)
+            for index, (http, (_, visits)) in enumerate(zip(http_clients, sessions, strict=True))
+        ]
         began = time.monotonic()
-        stop_at.append(began + seconds)
-        start.wait()
-        for thread in threads:
-            # Bounded: a request never takes longer than REQUEST_TIMEOUT.
-            thread.join(timeout=seconds + REQUEST_TIMEOUT + 5)
+        try:
+            for thread in threads:
+                thread.start()
+            time.sleep(seconds)
+        finally:
+            # Also on Ctrl-C: the users stop after their current request, gunicorn after them.
+            stop.set()
+            stuck = _join_by(threads, time.monotonic() + REQUEST_TIMEOUT + 5)
         result.seconds = time.monotonic() - began
+    result.errors += [f"user {index}: still waiting at the hard deadline" for index in stuck]
     return result
+
+
+def _browse(
+    index: int, http: httpx.Client, visits: list[Visit], stop: threading.Event, result: LoadResult
+):
+    """One user: a random visit after another, without pause, until `stop`."""
+    rng = random.Random(index)  # noqa: S311 (seeded: the same mix every run)
+    try:
+        while not stop.is_set():
+            result.record(*_visit(http, rng.choice(visits)))
+    # Anything at all: a user whose thread died must count as an error, not just go quiet.
+    except Exception as exc:
+        result.record(0.0, f"user {index}: {type(exc).__name__}: {exc}")
+
+
+def _signed_in_client(origin: str, cookie: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=origin, cookies={settings.SESSION_COOKIE_NAME: cookie}, timeout=REQUEST_TIMEOUT
+    )
+
+
+def _join_by(threads: list[threading.Thread], deadline: float) -> list[int]:
+    """Waits for the threads until `deadline` (one deadline for all, so the run is bounded);
+    the indexes of those still running then."""
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return [index for index, thread in enumerate(threads) if thread.is_alive()]
 
 
 def _visit(http: httpx.Client, visit: Visit) -> tuple[float, str]:
@@ -182,4 +216,14 @@ def _visit(http: httpx.Client, visit: Visit) -> tuple[float, str]:
     latency = (time.perf_counter() - began) * 1000
     if response.status_code >= 400:
         return 0.0, f"GET {visit.path}: HTTP {response.status_code}"
+    if _sent_to_sign_in(response):
+        # A 302 like any other to HTTP, but the user is no longer browsing: the pages after
+        # it would all be sign-in redirects, fast and "good".
+        return 0.0, f"GET {visit.path}: signed out"
     return latency, ""
+
+
+def _sent_to_sign_in(response: httpx.Response) -> bool:
+    return response.is_redirect and response.headers["location"].startswith(
+        resolve_url(settings.LOGIN_URL)
+    )

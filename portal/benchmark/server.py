@@ -32,7 +32,7 @@ def gunicorn(env: dict, workers: int = 1):
     """The portal under gunicorn with `workers` workers; yields (origin, the first worker's
     pid). Stopped on the way out, whatever happened."""
     # As a deployment does: DEBUG off serves the collected, fingerprinted files.
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"],
         cwd=settings.BASE_DIR,
         env=env,
@@ -63,8 +63,18 @@ def gunicorn(env: dict, workers: int = 1):
             raise RuntimeError("gunicorn did not answer /health/")
         yield origin, _worker_pid(process.pid)
     finally:
-        process.terminate()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen):
+    process.terminate()
+    try:
         process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        # A worker stuck in a request outlives a graceful stop: the master goes now, and its
+        # workers exit when they see it gone.
+        process.kill()
+        process.wait()
 
 
 def production_env() -> dict:
