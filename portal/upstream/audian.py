@@ -303,8 +303,11 @@ class AudianAdapter(ProviderAdapter):
         pages every list with start_key/next_start_key (§5.7), so a cursor is followed."""
         params = dict(params)
         while True:
-            envelope = self._kazoo_envelope(self.request("GET", path, params=params), where)
-            yield from envelope.list("data")
+            # Streamed: SEED-001's ledger is one bare array, the whole history in one answer.
+            body = yield from self.stream_list(
+                path, params=params, check=lambda body: self._kazoo_envelope(body, where)
+            )
+            envelope = self._kazoo_envelope(body, where)
             next_key = envelope.raw("next_start_key")
             if not next_key:
                 return

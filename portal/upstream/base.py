@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -34,6 +34,7 @@ from portal.upstream.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
+from portal.upstream.streaming import ListStream
 
 logger = logging.getLogger("portal.upstream")
 
@@ -305,10 +306,65 @@ class ProviderAdapter(abc.ABC):
                 return self._send(method, path, params, json, allow_empty)
         raise AssertionError("unreachable: stamina re-raises the last error")
 
-    def _send(self, method, path, params, json, allow_empty) -> Any:
-        started = time.monotonic()
+    def stream_list(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        key: str = "data",
+        check: Callable[[Mapping[str, Any]], object] = lambda envelope: None,
+    ) -> Generator[Any, None, dict[str, Any]]:
+        """GET `path`, whose answer is one object holding a (possibly huge) list under
+        `key`, and yield the list's items as the body arrives, never holding it whole;
+        then return the envelope (`body = yield from adapter.stream_list(...)`). `check`
+        judges the envelope (see streaming.ListStream).
+
+        Retried like `request` until the answer starts; a failure after that (a dropped
+        connection, a body cut short) raises, and the caller has what came before it."""
+        for attempt in stamina.retry_context(on=retry_backoff, **settings.UPSTREAM_RETRY):
+            with attempt:
+                response = self._open_stream(path, params)
+        listing = ListStream(response.iter_bytes(), key=key, provider=self.name, check=check)
         try:
-            response = self.client.request(method, path, params=params, **_json_body(json))
+            yield from listing
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable(
+                f"the answer was cut off ({type(exc).__name__})", provider=self.name
+            ) from exc
+        finally:
+            response.close()  # also when the caller stops early
+        return listing.envelope
+
+    def _open_stream(self, path, params) -> httpx.Response:
+        """The answer to a GET with only its head read: a success is returned open; any
+        other is read (it is small), closed and raised as its UpstreamError."""
+        response = self._exchange("GET", path, params=params, stream=True)
+        if response.is_success:
+            return response
+        try:
+            response.read()
+        except httpx.TransportError:
+            body = None
+        else:
+            body = self._parse(response, allow_empty=True)
+        finally:
+            response.close()
+        raise self._error_for(response, body)
+
+    def _send(self, method, path, params, json, allow_empty) -> Any:
+        response = self._exchange(method, path, params=params, json=json)
+        body = self._parse(response, allow_empty=allow_empty)
+        if response.is_success:
+            return body
+        raise self._error_for(response, body)
+
+    def _exchange(self, method, path, *, params=None, json=None, stream=False) -> httpx.Response:
+        """Send the request; the response, read whole unless `stream`. Transport failures
+        become UpstreamErrors: a write that may have arrived is ambiguous."""
+        started = time.monotonic()
+        request = self.client.build_request(method, path, params=params, **_json_body(json))
+        try:
+            response = self.client.send(request, stream=stream)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             self._log(method, path, "connect-failed", started)
             raise UpstreamUnavailable(
@@ -326,10 +382,7 @@ class ProviderAdapter(abc.ABC):
                 provider=self.name,
             ) from exc
         self._log(method, path, response.status_code, started, response)
-        body = self._parse(response, allow_empty=allow_empty)
-        if response.is_success:
-            return body
-        raise self._error_for(response, body)
+        return response
 
     def _parse(self, response: httpx.Response, *, allow_empty: bool) -> Any:
         if not response.content.strip():

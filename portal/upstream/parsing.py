@@ -30,19 +30,35 @@ MONEY_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 # Kazoo stamps times in seconds since year 0 of the Gregorian calendar.
 GREGORIAN_TO_UNIX = 62_167_219_200
-_SECRET_KEY_PATTERN = re.compile(r"token|secret|key|password|authorization|credential", re.I)
+_SENSITIVE_WORDS = "token|secret|key|password|authorization|credential"
+_SECRET_KEY_PATTERN = re.compile(_SENSITIVE_WORDS, re.I)
 EXCERPT_LENGTH = 200
+# `"auth_token": "…"` in JSON text that could not be parsed (an answer cut short).
+_SECRET_MEMBER = re.compile(
+    rf'("[^"]*(?:{_SENSITIVE_WORDS})[^"]*"\s*:\s*)'
+    r'(?:"(?:[^"\\]|\\.)*"?|[^,}\]]*)',
+    re.I,
+)
 
 
 def _reject_constant(name):
     raise ValueError(f"{name} is not a number")
 
 
+class _Decoder(json.JSONDecoder):
+    def __init__(self, **kwargs):
+        super().__init__(parse_float=Decimal, parse_constant=_reject_constant, **kwargs)
+
+
+# What `loads` parses with; streaming.ListStream parses a listing's items with it too.
+DECODER = _Decoder()
+
+
 def loads(raw: bytes | str) -> Any:
     """JSON with every non-integer number as Decimal; NaN and Infinity refused. Whatever is
     not JSON the parser can hold raises ValueError, arrays nested too deep for it too."""
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(raw, cls=_Decoder)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
 
@@ -121,7 +137,8 @@ def excerpt(value: Any, limit: int = EXCERPT_LENGTH) -> str:
         try:
             value = loads(raw)
         except ValueError:
-            text = raw
+            # Not JSON, or cut short: still, no secret-looking member's value is shown.
+            text = _SECRET_MEMBER.sub(r'\1"[redacted]"', raw)
         else:
             text = json.dumps(redact(value), default=str, ensure_ascii=False)
     else:

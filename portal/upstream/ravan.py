@@ -236,8 +236,9 @@ class RavanAdapter(ProviderAdapter):
     # --- reading responses --------------------------------------------------------------------
 
     def _iter_listed(self, params: Mapping[str, str] | None = None) -> Iterator[OwnedNumber]:
-        body = self.request("GET", "/phone-numbers/list", params=params)
-        for index, item in enumerate(self._data_list(body)):
+        # Streamed: the whole list comes in one answer (§2.1), however many numbers.
+        listing = self.stream_list("/phone-numbers/list", params=params, check=self._envelope)
+        for index, item in enumerate(listing):
             yield self._owned(item, f"data[{index}]")
 
     def _owned(self, item: Any, where: str) -> OwnedNumber:
