@@ -1,6 +1,8 @@
 """Phone numbers are stored as normalised E.164 strings; this module is the one place
 that turns what people and upstreams type into that form."""
 
+import functools
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -37,6 +39,7 @@ def country_of(e164: str) -> str:
     return "" if region in (None, "ZZ", "001") else region
 
 
+@functools.lru_cache(maxsize=65_536)  # lists show the same numbers page after page
 def format_international(e164: str) -> str:
     """`+14155550100` → `+1 415-555-0100`, for display."""
     try:

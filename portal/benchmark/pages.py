@@ -22,7 +22,10 @@ HTMX_TABLE = {"HX-Request": "true", "HX-Target": "table"}
 HTMX_SPEND = {"HX-Request": "true", "HX-Target": "spend-report"}
 # The last complete year before the seeded data's anchor (see seed.ANCHOR).
 YEAR = "date_from=2025-12-01&date_to=2026-11-30"
-ADMIN_YEAR = "occurred_at__gte=2025-12-01&occurred_at__lt=2026-12-01"
+# With their time zone: a bare date would reach the query as a naive datetime.
+ADMIN_YEAR = (
+    "occurred_at__gte=2025-12-01+00:00:00%2B00:00&occurred_at__lt=2026-12-01+00:00:00%2B00:00"
+)
 MONTHS = "start=2025-12&end=2026-11"
 
 

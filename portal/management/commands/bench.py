@@ -58,6 +58,7 @@ class Command(BaseCommand):
         settings.DEBUG = False
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         logging.getLogger("portal").setLevel(logging.WARNING)
+        logging.getLogger("axes").setLevel(logging.WARNING)  # a line per staff sign-in
         database = connection.settings_dict
         original_name = database["NAME"]
         database["TEST"] = {**database["TEST"], "NAME": f"{original_name}_bench"}
