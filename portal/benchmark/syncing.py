@@ -177,6 +177,8 @@ def forget_synced_rows(accounts) -> None:
     Transaction.objects.filter(account_id__in=ids).delete()
     PhoneNumber.objects.filter(account_id__in=ids).delete()
     SyncRun.objects.filter(account_id__in=ids).delete()
+    # With no transactions stored, the next sync must read the whole ledger again.
+    ProviderAccount.objects.filter(pk__in=ids).update(transactions_synced_until=None)
 
 
 def rows_written_since(accounts, moment) -> int:

@@ -331,6 +331,10 @@ class ProviderAdapter(abc.ABC):
             raise UpstreamUnavailable(
                 f"the answer was cut off ({type(exc).__name__})", provider=self.name
             ) from exc
+        except httpx.DecodingError as exc:  # a compressed body that does not decompress
+            raise UnexpectedResponse(
+                "the answer could not be decompressed", provider=self.name
+            ) from exc
         finally:
             response.close()  # also when the caller stops early
         return listing.envelope

@@ -33,12 +33,11 @@ GREGORIAN_TO_UNIX = 62_167_219_200
 _SENSITIVE_WORDS = "token|secret|key|password|authorization|credential"
 _SECRET_KEY_PATTERN = re.compile(_SENSITIVE_WORDS, re.I)
 EXCERPT_LENGTH = 200
-# `"auth_token": "…"` in JSON text that could not be parsed (an answer cut short).
-_SECRET_MEMBER = re.compile(
-    rf'("[^"]*(?:{_SENSITIVE_WORDS})[^"]*"\s*:\s*)'
-    r'(?:"(?:[^"\\]|\\.)*"?|[^,}\]]*)',
-    re.I,
-)
+# In text that is not JSON (an answer cut short, an HTML page), where a secret-looking name
+# starts: `"auth_token": …`, `'api_key': …`, `password=…`, `token: …`.
+_SECRET_NAME = re.compile(rf"[\"']?[\w-]*(?:{_SENSITIVE_WORDS})[\w-]*[\"']?\s*[:=]", re.I)
+# Only the start of a body is shown: parsing more of it to find an excerpt is wasted.
+_EXCERPT_SOURCE_CHARS = 4096
 
 
 def _reject_constant(name):
@@ -135,10 +134,12 @@ def excerpt(value: Any, limit: int = EXCERPT_LENGTH) -> str:
     if isinstance(value, bytes | str):
         raw = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         try:
-            value = loads(raw)
+            value = loads(raw[:_EXCERPT_SOURCE_CHARS])
         except ValueError:
-            # Not JSON, or cut short: still, no secret-looking member's value is shown.
-            text = _SECRET_MEMBER.sub(r'\1"[redacted]"', raw)
+            # Not JSON, or too long or cut short to parse: shown only up to the first
+            # secret-looking name, as where its value ends cannot be told.
+            found = _SECRET_NAME.search(raw, 0, _EXCERPT_SOURCE_CHARS)
+            text = raw[: found.start()] + "[redacted]…" if found else raw[:_EXCERPT_SOURCE_CHARS]
         else:
             text = json.dumps(redact(value), default=str, ensure_ascii=False)
     else:

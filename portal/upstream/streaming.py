@@ -75,8 +75,11 @@ class ListStream:
                 members[name] = text.value()
             more = text.separator("}")
         text.end()
-        if seen_list:
-            members[self.key] = []
+        if not seen_list:
+            # Not an empty listing: one that lost its list, which must never read as "the
+            # account holds nothing" (a sync would release every number).
+            raise self._unexpected(f"{self.key} is missing")
+        members[self.key] = []
         self.envelope = members
         self.check(members)
 
@@ -104,33 +107,37 @@ class _Text:
     def __init__(self, chunks: Iterable[bytes], provider: str):
         self.chunks = iter(chunks)
         self.provider = provider
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        # utf-8-sig: a byte order mark, which json.loads accepts, is not part of the text.
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self.buffer = ""
         self.pos = 0
         self.finished = False
         self.head = ""
         self.received = False
 
-    def _fill(self) -> bool:
-        """Append the next chunk's text; False once the body has ended."""
-        if self.finished:
-            return False
-        try:
-            chunk = next(self.chunks, None)
-            text = self.decoder.decode(chunk or b"", final=chunk is None)
-        except UnicodeDecodeError as exc:
-            raise self.not_json() from exc
-        if chunk is None:
-            self.finished = True
-        elif chunk.strip():
-            self.received = True  # whitespace alone is still an empty body
-        if len(self.head) < EXCERPT_CHARS:
-            self.head += text[: EXCERPT_CHARS - len(self.head)]
+    def _fill(self, at_least: int = 1) -> bool:
+        """Append the next chunks' text, `at_least` characters of it unless the body ends
+        first; False once the body has ended and nothing came."""
+        texts, count = [], 0
+        while count < at_least and not self.finished:
+            try:
+                chunk = next(self.chunks, None)
+                text = self.decoder.decode(chunk or b"", final=chunk is None)
+            except UnicodeDecodeError as exc:
+                raise self.not_json() from exc
+            if chunk is None:
+                self.finished = True
+            elif chunk.strip():
+                self.received = True  # whitespace alone is still an empty body
+            if len(self.head) < EXCERPT_CHARS:
+                self.head += text[: EXCERPT_CHARS - len(self.head)]
+            texts.append(text)
+            count += len(text)
         # Drop what has been read once it is most of the buffer (copying it seldom).
         if self.pos > len(self.buffer) // 2:
             self.buffer, self.pos = self.buffer[self.pos :], 0
-        self.buffer += text
-        return True
+        self.buffer += "".join(texts)
+        return count > 0
 
     def _skip_whitespace(self):
         while True:
@@ -169,13 +176,16 @@ class _Text:
             if end is not None and self._whole(value, end):
                 self.pos = end
                 return value
-            if len(self.buffer) - self.pos > MAX_VALUE_CHARS:
+            pending = len(self.buffer) - self.pos
+            if pending > MAX_VALUE_CHARS:
                 raise UnexpectedResponse(
                     f"response: a value longer than {MAX_VALUE_CHARS:,} characters",
                     provider=self.provider,
                     excerpt=self.excerpt(),
                 )
-            if not self._fill():
+            # Parsed again only once its text has doubled: a big value costs a few parses,
+            # not one per chunk.
+            if not self._fill(at_least=max(pending, 1)):
                 raise self.not_json()
 
     def _whole(self, value: Any, end: int) -> bool:

@@ -73,7 +73,7 @@ def test_a_body_cut_anywhere_gives_the_items_before_the_cut_then_an_error(size):
             got.extend(listing)
         # Never a wrong item (12500 cut to 125, 1e3 to 1): a prefix of the real ones.
         assert got == whole[: len(got)], cut
-        assert "abc123" not in str(error.value.excerpt)
+        assert "abc" not in str(error.value.excerpt)  # not even part of the token
 
 
 @pytest.mark.parametrize(
@@ -87,11 +87,36 @@ def test_a_body_cut_anywhere_gives_the_items_before_the_cut_then_an_error(size):
         (b'{"data": [1 2]}', "not JSON"),
         (b'{"data": []} trailing', "not JSON"),
         (b'{"data": ["\xff"]}', "not JSON"),
+        # No list at all is not an empty list: a sync would release every number.
+        (b'{"success": true}', "data is missing"),
+        (b'{"success": true, "numbers": [1]}', "data is missing"),
+        (b"{}", "data is missing"),
     ],
 )
 def test_what_is_not_a_listing_is_an_unexpected_response(raw, problem):
     with pytest.raises(UnexpectedResponse, match=problem):
         stream(raw, 3)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text():
+    assert stream(b'\xef\xbb\xbf{"data": [1]}', 2)[0] == [1]
+
+
+def test_a_big_item_is_parsed_a_few_times_not_once_per_chunk(monkeypatch):
+    item = {"description": "x" * 2_000_000}
+    raw = parsing.dumps({"data": [item, 1]}).encode()
+    parses = []
+    decode = parsing.DECODER.raw_decode
+
+    class Counting:
+        def raw_decode(self, text, index):
+            parses.append(index)
+            return decode(text, index)
+
+    monkeypatch.setattr(parsing, "DECODER", Counting())
+
+    assert stream(raw, 4096)[0] == [item, 1]
+    assert len(parses) < 40  # ~500 chunks: doubling, not one attempt per chunk
 
 
 def test_the_envelope_is_judged_before_the_list_and_after_it():
