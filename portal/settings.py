@@ -138,6 +138,13 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run` has several processes on one file (server, task worker, sync). A write
+    # transaction takes its lock when it begins, and others wait for it (up to 20 s),
+    # instead of failing with "database is locked" when a reader turns writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -263,7 +270,10 @@ SYNC_STEPS = [
 # A running sync that wrote no progress for this long is taken for dead (its process was
 # lost with its host) and closed as interrupted by the next start. On the sync's own host a
 # dead process is noticed at once. A listing page takes seconds, so this is generous.
-SYNC_ABANDONED_AFTER = timedelta(minutes=env.int("SYNC_ABANDONED_MINUTES", default=30))
+_abandoned_minutes = env.int("SYNC_ABANDONED_MINUTES", default=30)
+if _abandoned_minutes < 1:  # 0 would take every running sync for dead
+    raise ImproperlyConfigured("SYNC_ABANDONED_MINUTES must be at least 1.")
+SYNC_ABANDONED_AFTER = timedelta(minutes=_abandoned_minutes)
 
 # Searching numbers to buy asks every account at once: at most this many at a time, each
 # given this many seconds before the page shows it as timed out.

@@ -8,8 +8,6 @@ services, so `portal` drives them without importing `numbers` or `billing`.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +21,7 @@ from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.services import record_audit_event
 from portal.upstream import adapter_for
 from portal.upstream.errors import UpstreamError
+from portal.workers import process_gone, this_worker
 
 logger = logging.getLogger("portal.sync")
 
@@ -46,6 +45,10 @@ class SyncCounts:
 
 class SyncAlreadyRunning(Exception):
     """Another sync of the account is queued or running (the database said so)."""
+
+
+class RunClosedElsewhere(Exception):
+    """Another process closed this run (took it for dead): it must stop writing."""
 
 
 def steps_for(kind: str) -> list[tuple[str, object]]:
@@ -84,10 +87,18 @@ def sync_account(
     run. A step that failed part way keeps what it wrote (always correct rows) and releases
     nothing. `transport` replaces the network (the demo syncs from an in-process sandbox)."""
     run = run or queue_sync(account, kind, user)
-    run.status = SyncRun.Status.RUNNING
-    run.started_at = run.heartbeat_at = timezone.now()
-    run.worker = this_worker()
-    run.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
+    started = timezone.now()
+    # Only a run still queued starts: one closed meanwhile (taken for never started) stays so.
+    starting = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED)
+    if not starting.update(
+        status=SyncRun.Status.RUNNING,
+        started_at=started,
+        heartbeat_at=started,
+        worker=this_worker(),
+    ):
+        run.refresh_from_db()
+        return run
+    run.refresh_from_db()
     totals, errors, succeeded = SyncCounts(), [], 0
     step_counts = SyncCounts()
 
@@ -112,6 +123,10 @@ def sync_account(
                 totals.add(counts)
                 _store_counts(run, totals)
                 succeeded += counts.from_upstream
+    except RunClosedElsewhere:
+        logger.warning("sync run %s of %s was closed by another process", run.pk, account.pk)
+        run.refresh_from_db()
+        return run
     except Exception as exc:  # a bug must still end the run, with the reason, then surface
         errors.append(f"unexpected error: {type(exc).__name__}: {exc}")
         _finish(run, totals, errors, succeeded)
@@ -120,24 +135,28 @@ def sync_account(
     return run
 
 
+def _write_running(run: SyncRun, **values):
+    """Write `values` to the run while it is still running, and only then: a run another
+    process closed as interrupted stops here rather than write over that (and sync on
+    beside the run started after it)."""
+    if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(**values):
+        raise RunClosedElsewhere(run.pk)
+    for name, value in values.items():
+        setattr(run, name, value)
+
+
 def _store_counts(run: SyncRun, totals: SyncCounts, current: SyncCounts | None = None):
     running = SyncCounts()
     running.add(totals)
     if current is not None:
         running.add(current)
-    run.rows_fetched = running.fetched
-    run.rows_created = running.created
-    run.rows_updated = running.updated
-    run.rows_released = running.released
-    run.heartbeat_at = timezone.now()
-    run.save(
-        update_fields=[
-            "rows_fetched",
-            "rows_created",
-            "rows_updated",
-            "rows_released",
-            "heartbeat_at",
-        ]
+    _write_running(
+        run,
+        rows_fetched=running.fetched,
+        rows_created=running.created,
+        rows_updated=running.updated,
+        rows_released=running.released,
+        heartbeat_at=timezone.now(),
     )
 
 
@@ -145,40 +164,37 @@ def _store_counts(run: SyncRun, totals: SyncCounts, current: SyncCounts | None =
 # Runs whose process died
 # ---------------------------------------------------------------------------------------
 
+NEVER_STARTED = "No worker started this queued run; the next run does its work."
 INTERRUPTED_MESSAGE = (
     "The sync process stopped before the run finished (killed, crashed or restarted). "
     "What it had written is kept; the next run carries on from there."
 )
 
 
-def this_worker() -> str:
-    """host:pid, asked each time: a forked worker has a pid of its own."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def interrupt_abandoned_runs(
     account: ProviderAccount | None = None, *, now: datetime | None = None
 ) -> list[SyncRun]:
-    """Close as interrupted the running runs (of `account`, or all) whose process is gone:
-    on this host, its pid no longer runs; anywhere, it showed no sign of life (a progress
-    write) for settings.SYNC_ABANDONED_AFTER. Returns the runs closed."""
+    """Close as interrupted the runs (of `account`, or all) left in progress by a process
+    that is gone: one this process can see has ended (portal.workers), or one that showed
+    no sign of life (a progress write) for settings.SYNC_ABANDONED_AFTER; and runs queued
+    that long that no worker ever started. Returns the runs closed."""
     now = now or timezone.now()
     silent_since = now - settings.SYNC_ABANDONED_AFTER
-    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).select_related(
+    in_progress = SyncRun.objects.filter(status__in=SyncRun.IN_PROGRESS).select_related(
         "account", "triggered_by"
     )
     if account is not None:
-        running = running.filter(account=account)
+        in_progress = in_progress.filter(account=account)
     closed = []
-    for run in running:
+    for run in in_progress:
         last_sign = run.heartbeat_at or run.started_at
-        if not (_process_gone(run.worker) or last_sign < silent_since):
+        if not (last_sign < silent_since or (run.worker and process_gone(run.worker))):
             continue
-        # Only if still running: two starts recovering at once close it once.
-        if SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        # Only if still as it was: two starts recovering at once close it once.
+        if SyncRun.objects.filter(pk=run.pk, status=run.status).update(
             status=SyncRun.Status.INTERRUPTED,
             finished_at=max(now, run.started_at),
-            error=INTERRUPTED_MESSAGE,
+            error=INTERRUPTED_MESSAGE if run.status == SyncRun.Status.RUNNING else NEVER_STARTED,
         ):
             run.refresh_from_db()
             logger.warning("sync run %s of account %s was interrupted", run.pk, run.account_id)
@@ -187,46 +203,32 @@ def interrupt_abandoned_runs(
     return closed
 
 
-def _process_gone(worker: str) -> bool:
-    """Whether `worker` (host:pid) is a process of this host that no longer runs. A process
-    of another host is never judged from here; its heartbeat tells."""
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # exists, under another user
-    return _is_zombie(int(pid))
-
-
-def _is_zombie(pid: int) -> bool:
-    # A killed child its parent has not reaped yet still answers signal 0.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
 # ---------------------------------------------------------------------------------------
 # Ending a run
 # ---------------------------------------------------------------------------------------
 
 
 def _finish(run: SyncRun, totals: SyncCounts, errors: list[str], succeeded: int):
-    _store_counts(run, totals)
     if not errors:
-        run.status = SyncRun.Status.SUCCEEDED
+        status = SyncRun.Status.SUCCEEDED
     elif succeeded:
-        run.status = SyncRun.Status.PARTIAL
+        status = SyncRun.Status.PARTIAL
     else:
-        run.status = SyncRun.Status.FAILED
-    run.error = "\n".join(errors)
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
+        status = SyncRun.Status.FAILED
+    try:
+        _write_running(
+            run,
+            rows_fetched=totals.fetched,
+            rows_created=totals.created,
+            rows_updated=totals.updated,
+            rows_released=totals.released,
+            status=status,
+            error="\n".join(errors),
+            finished_at=timezone.now(),
+        )
+    except RunClosedElsewhere:
+        run.refresh_from_db()  # interrupted: that stands, and was recorded then
+        return
     _record_run(run)
 
 

@@ -4,9 +4,11 @@ killed with SIGKILL part way, and the database going away under a request."""
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -15,15 +17,17 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from billing.models import BalanceSnapshot, Transaction
+from numbers import services as number_services
 from numbers.models import PhoneNumber
 from portal.benchmark.server import production_env
 from portal.error_pages import server_error
 from portal.models import AuditEvent, SyncRun
 from portal.sandbox import build_state
 from portal.sandbox.faults import FaultConfig
-from portal.sync import INTERRUPTED_MESSAGE, SyncAlreadyRunning, sync_account
+from portal.sync import INTERRUPTED_MESSAGE, NEVER_STARTED, SyncAlreadyRunning, sync_account
 from portal.upstream import adapter_class
 from portal.upstream.capabilities import Capability
+from portal.workers import process_gone, this_worker
 from tests.unit.test_sync import SLUGS, World, serve
 
 QUICK_SEEDS, LONG_SEEDS = 3, 50
@@ -223,6 +227,68 @@ def test_a_run_silent_for_too_long_is_interrupted_by_the_next_start(db, settings
 
     assert alive.get().status == SyncRun.Status.INTERRUPTED
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
+
+
+def test_a_queued_run_no_worker_started_is_closed_by_the_next_start(db, settings):
+    state = build_state(numbers=20, transactions=20, inventory=2)
+    with serve(state) as url:
+        account = World(state, url).accounts["tryvox"]
+        forgotten = SyncRun.objects.create(account=account, status=SyncRun.Status.QUEUED)
+        long_ago = timezone.now() - settings.SYNC_ABANDONED_AFTER - timedelta(seconds=1)
+        SyncRun.objects.filter(pk=forgotten.pk).update(started_at=long_ago)
+
+        run = sync_account(account)
+
+    forgotten.refresh_from_db()
+    assert (forgotten.status, forgotten.error) == (SyncRun.Status.INTERRUPTED, NEVER_STARTED)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_run_closed_by_another_process_stops_and_stays_closed(monkeypatch):
+    """Taken for dead while it was alive (a heartbeat too late): it must not write over the
+    verdict, nor go on syncing beside the run started after it."""
+    monkeypatch.setattr(number_services, "LISTING_BATCH_SIZE", 50)
+    state = build_state(numbers=400, transactions=20, inventory=2)
+    with serve(state, FaultConfig(latency=0.03)) as url:
+        account = World(state, url).accounts["vobiz"]
+        outcome = []
+        worker = threading.Thread(target=lambda: outcome.append(sync_account(account)))
+        worker.start()
+        try:
+            running = SyncRun.objects.filter(account=account, status=SyncRun.Status.RUNNING)
+            deadline = time.monotonic() + 30
+            while not running.filter(rows_fetched__gt=0).exists():
+                assert time.monotonic() < deadline, "the sync never got going"
+                time.sleep(0.005)
+            running.update(status=SyncRun.Status.INTERRUPTED, finished_at=timezone.now())
+        finally:
+            worker.join(timeout=60)
+            connection.close()
+
+    (run,) = outcome
+    assert run.status == SyncRun.Status.INTERRUPTED
+    # It stopped at its next write: the listing not finished, the ledger never read.
+    assert PhoneNumber.objects.filter(account=account).count() < 400
+    assert not Transaction.objects.filter(account=account).exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.SYNC).exists()
+
+
+def test_a_process_is_judged_gone_only_when_it_can_be_seen_to_be():
+    assert not process_gone(this_worker())  # this one runs
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    host, _, namespace, _ = this_worker().split(":")
+    started = (Path("/proc") / str(child.pid) / "stat").read_text().rpartition(")")[2].split()[19]
+    alive = f"{host}:{child.pid}:{namespace}:{started}"
+    assert not process_gone(alive)
+    assert process_gone(f"{host}:{child.pid}:{namespace}:{int(started) - 1}")  # pid reused
+    child.kill()
+    child.wait()
+    assert process_gone(alive)
+    # Another host, or another pid namespace (a container beside this one): not judged.
+    assert not process_gone(f"elsewhere:{child.pid}:{namespace}:{started}")
+    assert not process_gone(f"{host}:{child.pid}:4026531836999:{started}")
+    assert not process_gone(f"{host}:{child.pid}")
 
 
 # --- The database going away --------------------------------------------------------------
