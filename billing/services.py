@@ -57,6 +57,9 @@ def sync_transactions(
         newest=Max("occurred_at")
     )["newest"]
     if newest is not None:
+        # Not past this run's start: an entry dated in the future (a clock ahead upstream)
+        # must not make the next sync skip what is posted until then.
+        newest = min(newest, now)
         ProviderAccount.objects.filter(pk=account.pk).update(transactions_synced_until=newest)
         account.transactions_synced_until = newest
     return counts

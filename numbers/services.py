@@ -148,8 +148,12 @@ def _stored_values(account, numbers: list[str]) -> dict[str, dict]:
 
 @transaction.atomic
 def _release_missing(account, seen: set[str], now: datetime) -> int:
-    """Mark released every live number of the account that a complete listing lacked."""
-    live = PhoneNumber.objects.filter(account=account).exclude(status=PhoneNumber.Status.RELEASED)
+    """Mark released every live number of the account that a complete listing lacked,
+    except those changed since the sync began (`now`): a number bought through the portal
+    while the listing was read is not in it, and is not gone."""
+    live = PhoneNumber.objects.filter(account=account, updated_at__lte=now).exclude(
+        status=PhoneNumber.Status.RELEASED
+    )
     gone = [pk for pk, number in live.values_list("pk", "number") if number not in seen]
     for chunk in batched(gone, BATCH_SIZE):
         PhoneNumber.objects.filter(pk__in=chunk).update(

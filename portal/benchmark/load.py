@@ -171,10 +171,11 @@ def _browse_together(
                 thread.start()
             time.sleep(seconds)
         finally:
+            # The run's length ends here, not after the last requests in flight return.
+            result.seconds = time.monotonic() - began
             # Also on Ctrl-C: the users stop after their current request, gunicorn after them.
             stop.set()
             stuck = _join_by(threads, time.monotonic() + REQUEST_TIMEOUT + 5)
-        result.seconds = time.monotonic() - began
     result.errors += [f"user {index}: still waiting at the hard deadline" for index in stuck]
     return result
 

@@ -4,11 +4,13 @@ process's database: for the CSV export benchmark and the load test."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -49,7 +51,10 @@ def gunicorn(env: dict, workers: int = 1):
         "--timeout=900",
         "--log-level=warning",
     ]
-    process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)  # noqa: S603
+    # A session of its own: stopping it stops its workers too (see _stop).
+    process = subprocess.Popen(  # noqa: S603
+        command, cwd=settings.BASE_DIR, env=env, start_new_session=True
+    )
     origin = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -71,9 +76,9 @@ def _stop(process: subprocess.Popen):
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        # A worker stuck in a request outlives a graceful stop: the master goes now, and its
-        # workers exit when they see it gone.
-        process.kill()
+        # A worker stuck in a request outlives a graceful stop: the whole group goes now,
+        # workers with it, so none keeps a database connection open.
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
@@ -84,7 +89,10 @@ def production_env() -> dict:
     if connection.vendor == "sqlite":
         url = f"sqlite:///{database['NAME']}"
     else:
-        login = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+        password = database["PASSWORD"]
+        login = quote(database["USER"], safe="") + (
+            f":{quote(password, safe='')}" if password else ""
+        )
         url = (
             f"postgres://{login}@{database['HOST'] or '127.0.0.1'}:"
             f"{database['PORT'] or 5432}/{database['NAME']}"

@@ -42,7 +42,6 @@ def test_ten_users_browsing_get_no_errors(long_run):
     path = RELIABILITY_RESULTS / f"load-{connection.vendor}.json"
     path.write_text(json.dumps(figures, indent=2))
     assert result.errors == [], result.summary()
-    assert result.seconds >= seconds
     # The p95 is reported, not judged: in `make test` other tests share the two cores. The
     # users must still have been served throughout.
     assert result.requests >= 2 * seconds, result.summary()

@@ -10,9 +10,10 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
@@ -20,10 +21,11 @@ from billing.models import BalanceSnapshot, Transaction
 from numbers import services as number_services
 from numbers.models import PhoneNumber
 from portal.benchmark.server import production_env
-from portal.error_pages import server_error
+from portal.error_pages import database_unreachable, server_error
 from portal.models import AuditEvent, SyncRun
-from portal.sandbox import build_state
+from portal.sandbox import build_app, build_state
 from portal.sandbox.faults import FaultConfig
+from portal.sandbox.server import SandboxThread
 from portal.sync import INTERRUPTED_MESSAGE, NEVER_STARTED, SyncAlreadyRunning, sync_account
 from portal.upstream import adapter_class
 from portal.upstream.capabilities import Capability
@@ -162,20 +164,44 @@ def kill_when(process: subprocess.Popen, rows, at_least: int, timeout: float = 6
     process.stderr.close()
 
 
+class HoldListing:
+    """WSGI wrapper: the first `pages` requests for a listing (paths holding `part`) go
+    through, later ones wait until `released`. The sync then sits mid-listing with whole
+    batches written when it is killed, however slow the machine is."""
+
+    def __init__(self, app, part: str, pages: int):
+        self.app, self.part, self.pages = app, part, pages
+        self.served = 0
+        self.lock = threading.Lock()
+        self.released = threading.Event()
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "GET" and self.part in environ["PATH_INFO"]:
+            with self.lock:
+                self.served += 1
+                held = self.served > self.pages
+            if held:
+                self.released.wait(timeout=60)
+        return self.app(environ, start_response)
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize(
-    ("slug", "table"),
+    ("slug", "table", "listing"),
     [
         # Vobiz serves its ledger newest first: a sync cut off there has stored the newest
         # charges and not the older ones, which the next run must still fetch.
-        ("vobiz", "transactions"),
-        ("audian", "numbers"),
+        ("vobiz", "transactions", "/transactions"),
+        ("audian", "numbers", "/numbers"),
     ],
 )
-def test_a_sync_killed_part_way_leaves_whole_batches_and_the_next_run_completes(slug, table):
+def test_a_sync_killed_part_way_leaves_whole_batches_and_the_next_run_completes(
+    slug, table, listing
+):
     state = build_state(numbers=600, transactions=1500, inventory=2)
-    # Every request takes a little while, as over a real network: the kill lands mid-run.
-    with serve(state, FaultConfig(latency=0.03)) as url:
+    # Three pages of 100 are served, then the listing waits: the kill lands mid-listing.
+    hold = HoldListing(build_app(state, FaultConfig()), listing, pages=3)
+    with SandboxThread(hold) as url:
         world = World(state, url)
         account = world.accounts[slug]
         if table == "transactions":
@@ -186,6 +212,7 @@ def test_a_sync_killed_part_way_leaves_whole_batches_and_the_next_run_completes(
             total = len(state.owned_numbers(world.upstream(slug)))
 
         kill_when(start_sync_process(account), rows, at_least=2 * BATCH)
+        hold.released.set()
 
         # No half-written batch: each one was committed whole or not at all.
         written = rows.count()
@@ -249,7 +276,7 @@ def test_a_run_closed_by_another_process_stops_and_stays_closed(monkeypatch):
     """Taken for dead while it was alive (a heartbeat too late): it must not write over the
     verdict, nor go on syncing beside the run started after it."""
     monkeypatch.setattr(number_services, "LISTING_BATCH_SIZE", 50)
-    state = build_state(numbers=400, transactions=20, inventory=2)
+    state = build_state(numbers=1500, transactions=20, inventory=2)
     with serve(state, FaultConfig(latency=0.03)) as url:
         account = World(state, url).accounts["vobiz"]
         outcome = []
@@ -269,7 +296,7 @@ def test_a_run_closed_by_another_process_stops_and_stays_closed(monkeypatch):
     (run,) = outcome
     assert run.status == SyncRun.Status.INTERRUPTED
     # It stopped at its next write: the listing not finished, the ledger never read.
-    assert PhoneNumber.objects.filter(account=account).count() < 400
+    assert PhoneNumber.objects.filter(account=account).count() < 1500
     assert not Transaction.objects.filter(account=account).exists()
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.SYNC).exists()
 
@@ -331,12 +358,54 @@ def test_the_database_going_away_gives_a_clear_error_page(support_user, path, he
     assert any(record.levelname == "ERROR" for record in caplog.records), "logged for admins"
 
 
+def database_error(message: str, cause: Exception | None = None) -> OperationalError:
+    error = OperationalError(message)
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        (database_error("connection refused", psycopg.OperationalError("refused")), True),
+        (database_error("terminating", psycopg.errors.AdminShutdown("terminating")), True),
+        (database_error("lost", psycopg.errors.ConnectionFailure("lost")), True),
+        (database_error("unable to open database file"), True),
+        (InterfaceError("connection already closed"), True),
+        # The database answered: a bug or load, not an outage.
+        (database_error("deadlock", psycopg.errors.DeadlockDetected("deadlock")), False),
+        (database_error("timeout", psycopg.errors.QueryCanceled("canceling statement")), False),
+        (database_error("no such table: numbers_phonenumber"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_only_a_database_out_of_reach_gets_the_503_page(error, unreachable):
+    request = RequestFactory().get("/numbers/")
+    try:
+        raise error
+    except Exception:
+        response = server_error(request)
+
+    assert database_unreachable(error) is unreachable
+    assert response.status_code == (503 if unreachable else 500)
+
+
+def test_after_a_post_the_error_page_leads_back_to_the_dashboard():
+    request = RequestFactory().post("/numbers/bulk/")
+    try:
+        raise InterfaceError("connection already closed")
+    except InterfaceError:
+        html = server_error(request).content.decode()
+
+    assert 'href="/">Back to the dashboard</a>' in html and ">Try again</a>" not in html
+
+
 def test_the_error_page_never_links_off_the_portal():
     request = RequestFactory().get("/")
     request.path = request.path_info = "//elsewhere.example/numbers/"
     try:
-        raise OperationalError("connection refused")
-    except OperationalError:
+        raise InterfaceError("connection already closed")
+    except InterfaceError:
         response = server_error(request)
 
     assert response.status_code == 503

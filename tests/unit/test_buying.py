@@ -460,7 +460,7 @@ def test_orders_abandoned_in_flight_are_settled_by_the_next_sync(market):
     sync closes them, so the numbers can be bought again, and nothing is bought twice."""
     account = market.accounts["audian"]
     offers = buying.search_numbers(SearchQuery(country="US")).offers
-    applied, never_sent, recent = [o.available for o in offers if o.account == account][:3]
+    applied, never_sent, recent, fourth = [o.available for o in offers if o.account == account][:4]
     market.state.buy(market.upstream("audian"), applied.number)  # the upstream applied it
     long_ago = timezone.now() - buying.ABANDONED_ORDER_AFTER - timedelta(minutes=1)
 
@@ -480,16 +480,18 @@ def test_orders_abandoned_in_flight_are_settled_by_the_next_sync(market):
     submitted = open_order(applied, NumberOrder.State.SUBMITTED, long_ago)
     pending = open_order(never_sent, NumberOrder.State.PENDING, long_ago)
     in_flight = open_order(recent, NumberOrder.State.SUBMITTED, timezone.now())
+    recent_pending = open_order(fourth, NumberOrder.State.PENDING, timezone.now())
 
     run = sync_account(account, SyncRun.Kind.NUMBERS)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    for order in (submitted, pending, in_flight):
+    for order in (submitted, pending, in_flight, recent_pending):
         order.refresh_from_db()
     assert submitted.state == NumberOrder.State.COMPLETED
     assert submitted.phone_number.number == applied.number
     assert (pending.state, pending.error_code) == (NumberOrder.State.FAILED, "not_sent")
     assert in_flight.state == NumberOrder.State.SUBMITTED  # may still be answered
+    assert recent_pending.state == NumberOrder.State.PENDING  # about to be sent
     assert market.purchases("audian") == 1
     # The number of the order never sent can be bought now.
     assert market.buy("audian", never_sent).state == NumberOrder.State.COMPLETED
