@@ -42,6 +42,15 @@ class SyncCounts:
         self.updated += other.updated
         self.released += other.released
 
+    def run_fields(self) -> dict[str, int]:
+        """The SyncRun columns these counts fill."""
+        return {
+            "rows_fetched": self.fetched,
+            "rows_created": self.created,
+            "rows_updated": self.updated,
+            "rows_released": self.released,
+        }
+
 
 class SyncAlreadyRunning(Exception):
     """Another sync of the account is queued or running (the database said so)."""
@@ -150,14 +159,7 @@ def _store_counts(run: SyncRun, totals: SyncCounts, current: SyncCounts | None =
     running.add(totals)
     if current is not None:
         running.add(current)
-    _write_running(
-        run,
-        rows_fetched=running.fetched,
-        rows_created=running.created,
-        rows_updated=running.updated,
-        rows_released=running.released,
-        heartbeat_at=timezone.now(),
-    )
+    _write_running(run, **running.run_fields(), heartbeat_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,10 +220,7 @@ def _finish(run: SyncRun, totals: SyncCounts, errors: list[str], succeeded: int)
     try:
         _write_running(
             run,
-            rows_fetched=totals.fetched,
-            rows_created=totals.created,
-            rows_updated=totals.updated,
-            rows_released=totals.released,
+            **totals.run_fields(),
             status=status,
             error="\n".join(errors),
             finished_at=timezone.now(),
