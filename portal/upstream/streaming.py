@@ -66,6 +66,8 @@ class ListStream:
             if not isinstance(name, str) or text.next_char() != ":":
                 raise text.not_json()
             if name == self.key:
+                if seen_list:  # json.loads would keep the last: items already went out
+                    raise self._unexpected(f"{self.key} appears twice")
                 if text.peek() != "[":
                     raise self._unexpected(f"{self.key}: expected a list")
                 seen_list = True

@@ -91,6 +91,7 @@ def test_a_body_cut_anywhere_gives_the_items_before_the_cut_then_an_error(size):
         (b'{"success": true}', "data is missing"),
         (b'{"success": true, "numbers": [1]}', "data is missing"),
         (b"{}", "data is missing"),
+        (b'{"data": [1], "data": [2]}', "data appears twice"),
     ],
 )
 def test_what_is_not_a_listing_is_an_unexpected_response(raw, problem):
