@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,13 +34,22 @@ def _worker_pid(master: int) -> int:
 def gunicorn(env: dict, workers: int = 1):
     """The portal under gunicorn with `workers` workers; yields (origin, the first worker's
     pid). Stopped on the way out, whatever happened."""
-    # As a deployment does: DEBUG off serves the collected, fingerprinted files.
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        check=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="portal-static-") as static_root:
+        # As a deployment does: DEBUG off serves the collected, fingerprinted files. In a
+        # folder of its own: other processes (parallel tests) read the project's.
+        env = {**env, "STATIC_ROOT": static_root}
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            check=True,
+        )
+        with _serving(env, workers) as served:
+            yield served
+
+
+@contextmanager
+def _serving(env: dict, workers: int):
     port = free_port()
     command = [
         sys.executable,
