@@ -119,7 +119,9 @@ class SyncRun(models.Model):
     error = models.TextField(blank=True)
     # Who runs it and when it last showed signs of life: a run whose process died (killed,
     # crashed, machine lost) is closed as interrupted by the next start (portal.sync).
-    worker = models.CharField(max_length=200, blank=True, help_text="host:pid running the sync.")
+    worker = models.CharField(
+        max_length=200, blank=True, help_text="The process running the sync (see portal.workers)."
+    )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -19,7 +19,11 @@ PROC = Path("/proc")
 
 def this_worker() -> str:
     """This process's identity, asked each time: a forked worker has a pid of its own."""
-    pid = os.getpid()
+    return identity(os.getpid())
+
+
+def identity(pid: int) -> str:
+    """The identity of process `pid` of this host and pid namespace."""
     return f"{socket.gethostname()}:{pid}:{_namespace()}:{_start_time(pid)}"
 
 

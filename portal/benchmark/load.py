@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 import httpx
 from django.conf import settings
 from django.shortcuts import resolve_url
-from django.test import Client
 
 from portal.benchmark.measure import Latency, latency
-from portal.benchmark.server import gunicorn, production_env
+from portal.benchmark.pages import HTMX_SPEND, HTMX_TABLE
+from portal.benchmark.server import gunicorn, production_env, session_cookie
 
-HTMX_TABLE = {"HX-Request": "true", "HX-Target": "table"}
-HTMX_SPEND = {"HX-Request": "true", "HX-Target": "spend-report"}
 REQUEST_TIMEOUT = 30.0  # seconds: a request slower than this is an error, not a wait
 
 
@@ -132,13 +130,6 @@ class LoadResult:
             "p95_ms": round(self.p95_ms, 1),
             "max_ms": round(self.max_ms, 1),
         }
-
-
-def session_cookie(user) -> str:
-    """A signed-in session for `user`, as the sign-in form would leave it."""
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 def run_load(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
+
 from portal.benchmark import pages, seed
 from portal.benchmark.export import run_export_benchmark
 from portal.benchmark.measure import Stopwatch
@@ -135,7 +137,7 @@ def run(sizes: Sizes, *, timing: bool = True, say=print) -> Results:
         results.targets += page_targets(figures)
 
     say("Exporting every transaction as CSV over HTTP…")
-    session = client.cookies["sessionid"].value
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
     export = run_export_benchmark(session)
     if export.rows != sizes.transactions:
         raise RuntimeError(f"the export held {export.rows:,} rows, not {sizes.transactions:,}")

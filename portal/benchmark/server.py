@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
 from portal.benchmark.syncing import free_port
 
@@ -117,3 +118,11 @@ def production_env() -> dict:
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
     }
+
+
+def session_cookie(user) -> str:
+    """A signed-in session for `user`, as the sign-in form would leave it, for a client of
+    the server above (it shares this process's database and SECRET_KEY)."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value

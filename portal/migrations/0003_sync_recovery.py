@@ -29,7 +29,9 @@ class Migration(migrations.Migration):
             model_name="syncrun",
             name="worker",
             field=models.CharField(
-                blank=True, help_text="host:pid running the sync.", max_length=200
+                blank=True,
+                help_text="The process running the sync (see portal.workers).",
+                max_length=200,
             ),
         ),
     ]

@@ -8,10 +8,10 @@ import threading
 import httpx
 import pytest
 from django.conf import settings
-from django.test import Client
 
 from numbers import buying
 from numbers.models import NumberOrder, PhoneNumber
+from portal.benchmark.server import session_cookie
 from portal.phone import format_international
 from portal.sandbox import build_app
 from portal.sandbox.faults import FaultConfig
@@ -42,12 +42,8 @@ class Buyer:
     """One browser: signed in, with the buy dialog for an offer open."""
 
     def __init__(self, live_server, user, token: str):
-        login = Client()
-        login.force_login(user)
         self.http = httpx.Client(base_url=live_server.url, timeout=30)
-        self.http.cookies.set(
-            settings.SESSION_COOKIE_NAME, login.cookies[settings.SESSION_COOKIE_NAME].value
-        )
+        self.http.cookies.set(settings.SESSION_COOKIE_NAME, session_cookie(user))
         self.token = token
         dialog = self.http.get("/numbers/buy/confirm/", params={"offer": token}, headers=DIALOG)
         assert dialog.status_code == 200, dialog.text

@@ -8,7 +8,6 @@ import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -29,7 +28,7 @@ from portal.sandbox.server import SandboxThread
 from portal.sync import INTERRUPTED_MESSAGE, NEVER_STARTED, SyncAlreadyRunning, sync_account
 from portal.upstream import adapter_class
 from portal.upstream.capabilities import Capability
-from portal.workers import process_gone, this_worker
+from portal.workers import identity, process_gone, this_worker
 from tests.unit.test_sync import SLUGS, World, serve
 
 QUICK_SEEDS, LONG_SEEDS = 3, 50
@@ -304,9 +303,8 @@ def test_a_run_closed_by_another_process_stops_and_stays_closed(monkeypatch):
 def test_a_process_is_judged_gone_only_when_it_can_be_seen_to_be():
     assert not process_gone(this_worker())  # this one runs
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    host, _, namespace, _ = this_worker().split(":")
-    started = (Path("/proc") / str(child.pid) / "stat").read_text().rpartition(")")[2].split()[19]
-    alive = f"{host}:{child.pid}:{namespace}:{started}"
+    alive = identity(child.pid)
+    host, _, namespace, started = alive.split(":")
     assert not process_gone(alive)
     assert process_gone(f"{host}:{child.pid}:{namespace}:{int(started) - 1}")  # pid reused
     child.kill()
