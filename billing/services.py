@@ -43,8 +43,9 @@ def sync_transactions(
     complete_until = account.transactions_synced_until
     since = complete_until - TRANSACTION_OVERLAP if complete_until else None
     counts = SyncCounts()
-    listing = batched(adapter.iter_transactions(since), LISTING_BATCH_SIZE)
-    # The next batch is fetched while this one is written (see portal.prefetch).
+    # The next batch is fetched, and its rows' values worked out, while this one is written
+    # (see portal.prefetch).
+    listing = batched(map(_ledger_values, adapter.iter_transactions(since)), LISTING_BATCH_SIZE)
     with closing(prefetched(listing)) as batches:
         for batch in batches:
             counts.fetched += len(batch)
@@ -66,27 +67,26 @@ def sync_transactions(
 
 
 @transaction.atomic
-def _append(account: ProviderAccount, records: Iterable[UpstreamTransaction]) -> int:
-    """Store the records not stored yet (append-only: a known id is never rewritten)."""
-    records = {record.upstream_id: record for record in records}
+def _append(account: ProviderAccount, rows: Iterable[tuple]) -> int:
+    """Store the rows (ledger values, `_LEDGER_FIELDS`) whose ids are not stored yet
+    (append-only: a known id is never rewritten)."""
+    rows = {row[0]: row for row in rows}  # by upstream id
     if connection.vendor == "postgresql":
-        return _append_through_staging(account, records.values())
+        return _append_through_staging(account, rows.values())
     known = set(
         Transaction.objects.filter(
-            AnyOf(F("upstream_id"), list(records)), account=account
+            AnyOf(F("upstream_id"), list(rows)), account=account
         ).values_list("upstream_id", flat=True)
     )
-    new = [record for upstream_id, record in records.items() if upstream_id not in known]
-    number_ids = _phone_number_ids(account, {record.number for record in new if record.number})
+    new = [
+        dict(zip(_LEDGER_FIELDS, row, strict=True)) for key, row in rows.items() if key not in known
+    ]
+    number_ids = _phone_number_ids(account, {row["number"] for row in new if row["number"]})
     insert_rows(
         Transaction,
         [
-            {
-                "account_id": account.pk,
-                **dict(zip(_STAGED_FIELDS, _staged_values(record), strict=True)),
-                "phone_number_id": number_ids.get(record.number),
-            }
-            for record in new
+            {**row, "account_id": account.pk, "phone_number_id": number_ids.get(row["number"])}
+            for row in new
         ],
     )
     return len(new)
@@ -102,8 +102,9 @@ def _phone_number_ids(account: ProviderAccount, numbers: set[str]) -> dict[str, 
     )
 
 
-# What a ledger record says of a transaction, in the fields' order (the rest is the sync's).
-_STAGED_FIELDS = (
+# What a ledger record says of a transaction, in the fields' order (the rest is the sync's):
+# upstream_id first.
+_LEDGER_FIELDS = (
     "upstream_id",
     "kind",
     "amount",
@@ -135,7 +136,7 @@ _INSERT_STAGED = """
 """
 
 
-def _staged_values(record: UpstreamTransaction) -> tuple:
+def _ledger_values(record: UpstreamTransaction) -> tuple:
     return (
         record.upstream_id[:128],
         record.kind,
@@ -148,14 +149,14 @@ def _staged_values(record: UpstreamTransaction) -> tuple:
     )
 
 
-def _append_through_staging(account: ProviderAccount, records: Iterable[UpstreamTransaction]):
+def _append_through_staging(account: ProviderAccount, rows: Iterable[tuple]):
     """PostgreSQL: the batch is copied into a temporary table, then inserted from it in one
     statement that skips the ids already stored (ON CONFLICT on the unique account + id)
     and links each row to its phone number by a join: no lookups, no id list sent back and
     forth, and the count of rows inserted is the database's own."""
     with connection.cursor() as cursor:
         cursor.execute(_STAGE)
-        copy_rows(cursor, "sync_transaction_staging", _STAGED_FIELDS, map(_staged_values, records))
+        copy_rows(cursor, "sync_transaction_staging", _LEDGER_FIELDS, rows)
         cursor.execute(
             _INSERT_STAGED,
             {"account": account.pk, "now": timezone.now(), "provider": account.provider_id},

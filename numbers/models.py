@@ -41,8 +41,14 @@ class PhoneNumber(models.Model):
         NATIONAL = "national", "National"
         UNKNOWN = "unknown", "Unknown"
 
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="numbers")
-    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="numbers")
+    # No index of their own: (provider, number), (provider, status) and (account, status)
+    # lead with them, and every index costs each row the sync writes.
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="numbers", db_index=False
+    )
+    account = models.ForeignKey(
+        ProviderAccount, on_delete=models.PROTECT, related_name="numbers", db_index=False
+    )
     number = models.CharField(max_length=16, help_text="E.164, e.g. +14155550100.")
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2.")
     region = models.CharField(max_length=100, blank=True)

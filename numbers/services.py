@@ -101,29 +101,36 @@ def sync_owned_numbers(
     is complete: an error part way propagates before anything is released."""
     counts = SyncCounts()
     seen: set[str] = set()
-    listing = batched(adapter.iter_owned_numbers(), LISTING_BATCH_SIZE)
-    # The next batch is fetched while this one is written (see portal.prefetch).
+    # Each record's values are worked out as it is read, in the reader's thread (see
+    # portal.prefetch), so that work overlaps the database's rather than adding to it.
+    listing = batched(
+        (
+            (record.number, synced_values(record, account, now))
+            for record in adapter.iter_owned_numbers()
+        ),
+        LISTING_BATCH_SIZE,
+    )
     with closing(prefetched(listing)) as batches:
         for batch in batches:
             counts.fetched += len(batch)
-            fresh = {record.number: record for record in batch if record.number not in seen}
+            fresh = {number: values for number, values in batch if number not in seen}
             seen.update(fresh)
-            _upsert(account, fresh.values(), counts, now)
+            _upsert(account, fresh, counts, now)
             progress(counts)
     counts.released = _release_missing(account, seen, now)
     return counts
 
 
 @transaction.atomic
-def _upsert(account, records: Iterable[OwnedNumber], counts: SyncCounts, now: datetime):
-    records = list(records)
-    stored = _stored_values(account, [record.number for record in records])
+def _upsert(account, listed: dict[str, dict], counts: SyncCounts, now: datetime):
+    """Insert the numbers of `listed` (number → synced values) not stored yet and update
+    the stored ones whose values differ."""
+    stored = _stored_values(account, list(listed))
     new_rows, changed_rows, changed_fields = [], [], set()
-    for record in records:
-        values = synced_values(record, account, now)
-        row = stored.get(record.number)
+    for number, values in listed.items():
+        row = stored.get(number)
         if row is None:
-            new_rows.append({"provider_id": account.provider_id, "number": record.number, **values})
+            new_rows.append({"provider_id": account.provider_id, "number": number, **values})
             continue
         changed = [name for name, value in values.items() if row[name] != value]
         if changed:

@@ -8,6 +8,7 @@ services, so `portal` drives them without importing `numbers` or `billing`.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,10 @@ from portal.upstream.errors import UpstreamError
 from portal.workers import process_gone, this_worker
 
 logger = logging.getLogger("portal.sync")
+
+# How often a running sync writes its figures (and so its heartbeat); the progress page
+# polls every second.
+PROGRESS_EVERY_SECONDS = 1.0
 
 
 @dataclass
@@ -110,12 +115,17 @@ def sync_account(
     run.refresh_from_db()
     totals, errors, succeeded = SyncCounts(), [], 0
     step_counts = SyncCounts()
+    last_written = time.monotonic()
 
     def progress(counts: SyncCounts):
-        nonlocal step_counts
+        nonlocal step_counts, last_written
         step_counts = counts
-        # Written as it goes so the page polling the run shows live figures.
-        _store_counts(run, totals, counts)
+        # Written as it goes so the page polling the run shows live figures, but no more
+        # often than the page polls: a write per batch would cost the sync a round trip
+        # and a commit each time, for figures nobody sees.
+        if time.monotonic() - last_written >= PROGRESS_EVERY_SECONDS:
+            _store_counts(run, totals, counts)
+            last_written = time.monotonic()
 
     try:
         with adapter_for(account, transport=transport) as adapter:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from billing.models import BalanceSnapshot, Transaction
 from numbers import services as number_services
 from numbers.models import PhoneNumber
+from portal import sync
 from portal.benchmark.server import production_env
 from portal.error_pages import database_unreachable, server_error
 from portal.models import AuditEvent, SyncRun
@@ -275,6 +276,7 @@ def test_a_run_closed_by_another_process_stops_and_stays_closed(monkeypatch):
     """Taken for dead while it was alive (a heartbeat too late): it must not write over the
     verdict, nor go on syncing beside the run started after it."""
     monkeypatch.setattr(number_services, "LISTING_BATCH_SIZE", 50)
+    monkeypatch.setattr(sync, "PROGRESS_EVERY_SECONDS", 0)  # a write, so a check, per batch
     state = build_state(numbers=1500, transactions=20, inventory=2)
     with serve(state, FaultConfig(latency=0.03)) as url:
         account = World(state, url).accounts["vobiz"]

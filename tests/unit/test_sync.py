@@ -17,6 +17,7 @@ from billing import services as billing_services
 from billing.models import BalanceSnapshot, Transaction
 from numbers import services as number_services
 from numbers.models import PhoneNumber
+from portal import sync
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.prefetch import THREAD_NAME as PREFETCH_THREAD
 from portal.sandbox import build_app, build_state
@@ -208,6 +209,7 @@ def test_with_a_fifth_of_requests_failing_the_sync_still_ends_exact(db, settings
 
 def test_queries_grow_with_pages_not_rows(db, monkeypatch):
     monkeypatch.setattr(number_services, "LISTING_BATCH_SIZE", 500)
+    monkeypatch.setattr(sync, "PROGRESS_EVERY_SECONDS", 0)  # counted per batch, not per second
 
     def queries_per_sync(numbers):
         """Queries of a first sync and of a second one that changes nothing."""
@@ -232,6 +234,30 @@ def test_queries_grow_with_pages_not_rows(db, monkeypatch):
     assert again_1200 - again_400 <= 2 * 4
     # Inserts come in bulk (SQLite caps each INSERT at 999 parameters, so ~40 rows).
     assert first_1200 < 1200 / 20
+
+
+@pytest.mark.parametrize(("every", "mid_step_writes"), [(0, 4), (3600, 0)])
+def test_progress_is_written_at_most_as_often_as_the_page_polls(
+    db, monkeypatch, every, mid_step_writes
+):
+    """Figures of a running sync are written as batches go, but no more often than
+    PROGRESS_EVERY_SECONDS; the figures at the end are whole either way."""
+    monkeypatch.setattr(number_services, "LISTING_BATCH_SIZE", 100)
+    monkeypatch.setattr(sync, "PROGRESS_EVERY_SECONDS", every)
+    state = build_state(numbers=400, transactions=0, inventory=1)
+    with serve(state) as url:
+        account = World(state, url).accounts["tryvox"]
+        with CaptureQueriesContext(connection) as captured:
+            run = sync_account(account, SyncRun.Kind.NUMBERS)
+    run_writes = [
+        query["sql"]
+        for query in captured
+        if query["sql"].startswith('UPDATE "portal_syncrun"') and "rows_fetched" in query["sql"]
+    ]
+    # Besides the mid-step writes: one as each step ends and one as the run does.
+    assert len(run_writes) == mid_step_writes + len(sync.steps_for(SyncRun.Kind.NUMBERS)) + 1
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.rows_fetched == run.rows_created == 400
 
 
 def test_two_syncs_of_one_account_never_run_at_once(world):
