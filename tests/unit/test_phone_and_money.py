@@ -1,7 +1,10 @@
 from decimal import Decimal
 
+import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from portal.phone import country_of, format_international, normalize_e164
 from portal.templatetags.portal_tags import money
@@ -25,6 +28,40 @@ def test_normalize_e164_says_why_not(raw):
     with pytest.raises(ValidationError) as error:
         normalize_e164(raw)
     assert error.value.messages[0]
+
+
+def _country_by_parsing(e164: str) -> str:
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    return "" if region in (None, "ZZ", "001") else region
+
+
+def test_country_of_every_region_example_is_phonenumbers_own_answer():
+    examples = [
+        phonenumbers.example_number_for_type(region, kind)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in range(11)
+    ]
+    numbers = {
+        phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        for example in examples
+        if example is not None
+    }
+    assert len(numbers) > 900
+    assert {n: country_of(n) for n in numbers} == {n: _country_by_parsing(n) for n in numbers}
+    assert country_of("+390669812345") == "VA"  # the Vatican: Italy's code, a leading zero
+    assert country_of("+442079460000") == "GB"
+    assert country_of("+441481720000") == "GG"  # same code, told apart by digits
+    assert country_of("+77012345678") == "KZ"
+    assert country_of("+80012345678") == ""  # international freephone: no country
+
+
+@given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_country_of_any_e164_number_is_phonenumbers_own_answer(raw):
+    try:
+        e164 = normalize_e164(raw)
+    except ValidationError:
+        return
+    assert country_of(e164) == _country_by_parsing(e164)
 
 
 def test_country_and_display():
