@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import Transaction
@@ -34,14 +35,15 @@ class SyncFigures:
     numbers: int = 0
     transactions: int = 0
     world_seconds: float = 0.0  # the sandbox making and saving its world
+    # The first sync and the floor are each timed several times, taken in turns (a floor,
+    # then a sync, ..., then a floor), and their medians are the figures: one timing on a
+    # shared 2-core machine can be off by a fifth, and whatever drifts over the run (the
+    # processes warming up, the machine's neighbours) then weighs on both sides alike.
     sync_seconds: float = 0.0
-    sync_rss_growth_mb: float = 0.0
-    # The floor is timed before the sync and after the re-sync, and the mean is the figure:
-    # one timing on a shared 2-core machine varies by a tenth or more, and the sandbox and
-    # this process run faster the longer they have run, which would favour either side.
+    sync_samples: list[float] = field(default_factory=list)
+    sync_rss_growth_mb: float = 0.0  # the largest of the rounds
     fetch_floor_seconds: float = 0.0
-    fetch_floor_before_seconds: float = 0.0
-    fetch_floor_after_seconds: float = 0.0
+    fetch_floor_samples: list[float] = field(default_factory=list)
     naive_seconds: float = 0.0
     naive_rows: int = 0  # rows the naive sync wrote (numbers + transactions)
     naive_extrapolated: bool = False
@@ -194,6 +196,10 @@ def forget_synced_rows(accounts) -> None:
     SyncRun.objects.filter(account_id__in=ids).delete()
     # With no transactions stored, the next sync must read the whole ledger again.
     ProviderAccount.objects.filter(pk__in=ids).update(transactions_synced_until=None)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The dead rows cleared now rather than by autovacuum during the next timing.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE numbers_phonenumber, billing_transaction")
 
 
 def rows_written_since(accounts, moment) -> int:
@@ -205,39 +211,44 @@ def rows_written_since(accounts, moment) -> int:
     )
 
 
-def run_sync_benchmark(numbers: int, transactions: int, naive_limit: int | None) -> SyncFigures:
+def run_sync_benchmark(
+    numbers: int, transactions: int, naive_limit: int | None, rounds: int = 3
+) -> SyncFigures:
     """Sync `numbers` numbers and `transactions` ledger rows (spread over the sandbox's
-    four accounts, the ledger over the two with a billing API) and measure."""
+    four accounts, the ledger over the two with a billing API) and measure: `rounds` first
+    syncs between `rounds + 1` fetch floors, one re-sync, one naive sync."""
     per_account = max(numbers // len(DEMO_ACCOUNTS), 1)
     ledger_per_account = max(transactions // 2, 1)
     figures = SyncFigures()
     with sandbox_process(per_account, ledger_per_account) as (origin, world_seconds):
         figures.world_seconds = world_seconds
-        accounts = [demo.account for demo in ensure_demo_accounts(origin)]
-        accounts = list(ProviderAccount.objects.filter(pk__in=[a.pk for a in accounts]))
-        billing_accounts = _billing_accounts(accounts)
+        ids = [demo.account.pk for demo in ensure_demo_accounts(origin)]
+        accounts, billing_accounts = _fresh_accounts(ids)
+        figures.fetch_floor_samples.append(_timed_floor(accounts, billing_accounts))
+        for round_ in range(rounds):
+            with PeakRss() as memory, Stopwatch() as clock:
+                portal_sync(accounts, billing_accounts)
+            figures.sync_samples.append(clock.seconds)
+            figures.sync_rss_growth_mb = max(figures.sync_rss_growth_mb, memory.growth)
+            stored = (
+                PhoneNumber.objects.filter(account__in=accounts).count(),
+                Transaction.objects.filter(account__in=accounts).count(),
+            )
+            if round_ == 0:
+                figures.numbers, figures.transactions = stored
+                started = timezone.now()
+                with Stopwatch() as clock:
+                    portal_sync(accounts, billing_accounts)
+                figures.resync_seconds = clock.seconds
+                figures.resync_rows_written = rows_written_since(accounts, started)
+            elif stored != (figures.numbers, figures.transactions):
+                raise RuntimeError(f"sync round {round_ + 1} stored {stored}")
+            figures.fetch_floor_samples.append(_timed_floor(accounts, billing_accounts, stored))
+            forget_synced_rows(accounts)
+            accounts, billing_accounts = _fresh_accounts(ids)  # their ledger marks forgotten
+        figures.sync_seconds = statistics.median(figures.sync_samples)
+        figures.fetch_floor_seconds = statistics.median(figures.fetch_floor_samples)
 
-        figures.fetch_floor_before_seconds = _timed_floor(accounts, billing_accounts)
-        with PeakRss() as memory, Stopwatch() as clock:
-            portal_sync(accounts, billing_accounts)
-        figures.sync_seconds, figures.sync_rss_growth_mb = clock.seconds, memory.growth
-        figures.numbers = PhoneNumber.objects.filter(account__in=accounts).count()
-        figures.transactions = Transaction.objects.filter(account__in=accounts).count()
-
-        started = timezone.now()
-        with Stopwatch() as clock:
-            portal_sync(accounts, billing_accounts)
-        figures.resync_seconds = clock.seconds
-        figures.resync_rows_written = rows_written_since(accounts, started)
-
-        figures.fetch_floor_after_seconds = _timed_floor(
-            accounts, billing_accounts, expected=(figures.numbers, figures.transactions)
-        )
-        figures.fetch_floor_seconds = (
-            figures.fetch_floor_before_seconds + figures.fetch_floor_after_seconds
-        ) / 2
-
-        forget_synced_rows(accounts)
         with Stopwatch() as clock:
             figures.naive_rows = naive_sync(accounts, billing_accounts, naive_limit)
         total = figures.numbers + figures.transactions
@@ -245,5 +256,11 @@ def run_sync_benchmark(numbers: int, transactions: int, naive_limit: int | None)
         # Per-row work: its time grows in proportion to the rows (stated when extrapolated).
         figures.naive_seconds = clock.seconds * total / figures.naive_rows
         forget_synced_rows(accounts)
-        ProviderAccount.objects.filter(pk__in=[account.pk for account in accounts]).delete()
+        ProviderAccount.objects.filter(pk__in=ids).delete()
     return figures
+
+
+def _fresh_accounts(ids: list[int]):
+    """The accounts as stored now, and those of them with a billing API."""
+    accounts = list(ProviderAccount.objects.filter(pk__in=ids).order_by("pk"))
+    return accounts, _billing_accounts(accounts)

@@ -29,6 +29,10 @@ def test_the_benchmark_runs_and_its_query_counts_hold(settings):
     figures = results.figures
     assert (figures["sync.numbers"], figures["sync.transactions"]) == (40, 60)
     assert figures["sync.resync_rows_written"] == 0
+    # Three first syncs timed in turn with four fetch floors, each figure their median.
+    assert len(figures["sync.sync_samples"]) == 3
+    assert len(figures["sync.fetch_floor_samples"]) == 4
+    assert figures["sync.sync_seconds"] == sorted(figures["sync.sync_samples"])[1]
     assert figures["export.rows"] == 300
     query_targets = [target for target in results.targets if target.unit == "queries"]
     # Every page at both sizes, and each list at a second page size too.

@@ -29,6 +29,7 @@ class Command(BaseCommand):
             "small_transactions",
             "sync_numbers",
             "sync_transactions",
+            "sync_rounds",
             "requests",
         ):
             parser.add_argument(
