@@ -6,6 +6,7 @@ import calendar
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import F, Max
@@ -16,6 +17,7 @@ from numbers.models import PhoneNumber
 from numbers.services import BATCH_SIZE, LISTING_BATCH_SIZE, batched
 from portal.bulk import AnyOf, copy_rows, insert_rows
 from portal.models import ProviderAccount
+from portal.parallel_writes import batch_writer
 from portal.prefetch import prefetched
 from portal.sync import SyncCounts
 from portal.upstream.base import ProviderAdapter, UpstreamTransaction
@@ -46,11 +48,16 @@ def sync_transactions(
     # The next batch is fetched, and its rows' values worked out, while this one is written
     # (see portal.prefetch).
     listing = batched(map(_ledger_values, adapter.iter_transactions(since)), LISTING_BATCH_SIZE)
-    with closing(prefetched(listing)) as batches:
+    # Batches are written two at a time where the database allows (see
+    # portal.parallel_writes): appending is the same in any order.
+    writer = batch_writer(partial(_append, account))
+    with closing(prefetched(listing)) as batches, writer:
         for batch in batches:
             counts.fetched += len(batch)
-            counts.created += _append(account, batch)
+            writer.submit(batch)
+            counts.created = writer.done
             progress(counts)
+    counts.created = writer.done
     # Only now is everything up to the newest stored transaction known to be stored: a
     # listing cut off part way (an error, a killed process) leaves the mark where it was,
     # and the next sync reads that stretch again (appending is idempotent).
