@@ -51,13 +51,17 @@ def sync_transactions(
     # Batches are written two at a time where the database allows (see
     # portal.parallel_writes): appending is the same in any order.
     writer = batch_writer(partial(_append, account))
-    with closing(prefetched(listing)) as batches, writer:
-        for batch in batches:
-            counts.fetched += len(batch)
-            writer.submit(batch)
-            counts.created = writer.done
-            progress(counts)
-    counts.created = writer.done
+    try:
+        with closing(prefetched(listing)) as batches, writer:
+            for batch in batches:
+                counts.fetched += len(batch)
+                writer.submit(batch)
+                counts.created = writer.done
+                progress(counts)
+    finally:
+        # Also when the listing failed: the writes begun were finished, and count (the
+        # run reads this same SyncCounts for a step that failed).
+        counts.created = writer.done
     # Only now is everything up to the newest stored transaction known to be stored: a
     # listing cut off part way (an error, a killed process) leaves the mark where it was,
     # and the next sync reads that stretch again (appending is idempotent).
@@ -139,6 +143,8 @@ _INSERT_STAGED = """
     FROM staged
     LEFT JOIN numbers_phonenumber AS phone
         ON phone.provider_id = %(provider)s AND phone.number = staged.number
+    -- In id order, so two writers with ids in common wait on each other, never deadlock.
+    ORDER BY staged.upstream_id
     ON CONFLICT (account_id, upstream_id) DO NOTHING
 """
 

@@ -23,7 +23,7 @@ from portal.upstream.base import OwnedNumber, ProviderAdapter
 BATCH_SIZE = 500
 # Rows of an upstream listing written per transaction: each batch costs a few round trips
 # to the database whatever its size, so bigger batches cost less per row, while memory
-# holds at most three of them (see portal.prefetch).
+# holds a handful of them (see portal.prefetch and portal.parallel_writes).
 LISTING_BATCH_SIZE = 2000
 _QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 

@@ -9,6 +9,7 @@ writer commits on its own connection, which sees nothing the caller has not comm
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from typing import Generic, TypeVar
 from django.db import connection, connections
 
 THREAD_NAME = "sync-writer"
+
+logger = logging.getLogger("portal.sync")
 
 B = TypeVar("B")
 
@@ -63,6 +66,9 @@ class ParallelWriter(Generic[B]):
             thread.join()
         if exc_info[0] is None:
             self._raise_any()
+        elif self._error is not None:
+            # The caller's error is the one raised; this one is not lost either.
+            logger.error("a batch write failed too", exc_info=self._error)
 
     def _raise_any(self) -> None:
         with self._lock:

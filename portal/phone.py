@@ -41,7 +41,7 @@ def country_of(e164: str) -> str:
     that form leaves nothing to interpret, and `phonenumbers.parse` would cost the sync
     three times what the lookup itself does, once per number it stores."""
     digits = e164.removeprefix("+")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         return ""
     # Calling codes are one to three digits and none is the prefix of another.
     for length in (1, 2, 3):

@@ -20,7 +20,7 @@ from portal.parallel_writes import (
 )
 from portal.sandbox import build_state
 from portal.sync import sync_account
-from tests.unit.test_sync import World, serve
+from tests.unit.test_sync import FailingAfter, World, serve
 
 
 def writer_threads():
@@ -127,4 +127,20 @@ def test_a_ledger_written_on_two_connections_is_stored_whole(monkeypatch):
         .filter(number__in=PhoneNumber.objects.filter(account=account).values("number"))
         .exists()
     )
+    assert not writer_threads()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_ledger_failing_part_way_counts_every_row_it_wrote(monkeypatch):
+    monkeypatch.setattr(billing_services, "LISTING_BATCH_SIZE", 50)
+    state = build_state(numbers=20, transactions=500, inventory=1)
+    with serve(state) as url:
+        account = World(state, url).accounts["vobiz"]
+        run = sync_account(
+            account, SyncRun.Kind.TRANSACTIONS, transport=FailingAfter("/transactions", allowed=3)
+        )
+    assert run.status != SyncRun.Status.SUCCEEDED
+    stored = Transaction.objects.filter(account=account).count()
+    assert stored == 300  # three pages of 100 read, each batch of them written
+    assert run.rows_created == stored
     assert not writer_threads()
