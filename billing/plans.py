@@ -13,11 +13,13 @@ from django.db import transaction
 
 from billing.models import ServicePlan
 from billing.reports import provider_offers
+from portal.endpoints import AccountEndpoints
 from portal.models import ProviderAccount
 from portal.sync import SyncCounts
 from portal.upstream.base import ProviderAdapter
 from portal.upstream.base import ServicePlan as UpstreamServicePlan
 from portal.upstream.capabilities import Capability
+from portal.upstream.optional import Endpoint
 
 
 def sync_service_plans(
@@ -32,13 +34,29 @@ def sync_service_plans(
 
     Plans are the account's current price list, not history, so a plan the upstream no
     longer lists is removed; the list is read whole before anything is written, so a
-    failed read changes nothing."""
+    failed read changes nothing. An endpoint the account does not offer (the list, or the
+    plans' own documents that hold their rates) is recorded on the account, not failed:
+    without the documents, plans are stored without rates and stored rates are kept."""
     if not adapter.supports(Capability.SERVICE_PLANS):
         # Nothing was asked of the upstream: this step cannot vouch for a run's success.
         return SyncCounts(from_upstream=False)
-    plans = {plan.upstream_id: plan for plan in adapter.list_service_plans()}
+    endpoints = AccountEndpoints(account, now=now)
+    listed = endpoints.read(
+        Endpoint.SERVICE_PLANS,
+        lambda: adapter.list_service_plans(endpoints=endpoints),
+        default=None,
+    )
+    if listed is None:
+        return SyncCounts(from_upstream=False)  # not offered: the stored plans stay
+    plans = {plan.upstream_id: plan for plan in listed}
     counts = SyncCounts(fetched=len(plans))
-    _store(account, plans, now, counts)
+    _store(
+        account,
+        plans,
+        now,
+        counts,
+        rates_read=endpoints.offered(Endpoint.SERVICE_PLAN_DETAILS),
+    )
     progress(counts)
     return counts
 
@@ -49,14 +67,15 @@ def _store(
     plans: Mapping[str, UpstreamServicePlan],
     now: datetime,
     counts: SyncCounts,
+    *,
+    rates_read: bool,
 ) -> None:
     stored = {plan.upstream_id: plan for plan in ServicePlan.objects.filter(account=account)}
     for upstream_id, record in plans.items():
-        values = {
-            "name": record.name[:200],
-            "description": record.description,
-            "rates": decimal_strings(record.rates),
-        }
+        values = {"name": record.name[:200], "description": record.description}
+        # Unread rates are unknown, not none: the ones stored stay (a new plan has none).
+        if rates_read:
+            values["rates"] = decimal_strings(record.rates)
         plan = stored.get(upstream_id)
         if plan is None:
             ServicePlan.objects.create(

@@ -356,7 +356,8 @@ class RecurringRow:
     detail: str
     currency: str
     numbers: int = 0
-    fees: Decimal = ZERO  # the monthly fees of the active numbers held now
+    fees: Decimal = ZERO  # the known monthly fees of the active numbers held now
+    unknown_fees: int = 0  # active numbers without a known fee, left out of `fees`
     billed: Amount = field(default_factory=Amount)  # recurring charges of the month
 
     @property
@@ -386,7 +387,11 @@ def recurring_cost_vs_billed(now: datetime | None = None) -> RecurringComparison
     # Grouped by the account's id alone (no join), the names looked up afterwards: the sums
     # are what the cache holds (billing.report_cache), and names may change between views.
     account = ("account_id", "currency")
-    fee_sums = {"fees": money_sum("monthly_fee"), "numbers": Count("id")}
+    fee_sums = {
+        "fees": money_sum("monthly_fee"),
+        "numbers": Count("id"),
+        "unknown_fees": Count("id", filter=Q(monthly_fee__isnull=True)),
+    }
     fee_rows = cached_rows(numbers.values(*account).annotate(**fee_sums).order_by())
     billed_rows = cached_rows(billed.values(*account).annotate(**_sums()).order_by())
     names = (
@@ -407,6 +412,7 @@ def recurring_cost_vs_billed(now: datetime | None = None) -> RecurringComparison
     for row in fee_rows:
         target = account_row(row)
         target.fees, target.numbers = row["fees"], row["numbers"]
+        target.unknown_fees = row["unknown_fees"]
     for row in billed_rows:
         account_row(row).billed = _amount(row)
 
@@ -416,6 +422,7 @@ def recurring_cost_vs_billed(now: datetime | None = None) -> RecurringComparison
         total = totals.setdefault(row.currency, RecurringRow("Total", "", row.currency))
         total.numbers += row.numbers
         total.fees += row.fees
+        total.unknown_fees += row.unknown_fees
         total.billed = _sum_amounts([total.billed, row.billed])
     return RecurringComparison(
         month=month,

@@ -16,12 +16,14 @@ from billing.models import BalanceSnapshot, Transaction
 from numbers.models import PhoneNumber
 from numbers.services import BATCH_SIZE, LISTING_BATCH_SIZE, batched
 from portal.bulk import AnyOf, copy_rows, insert_rows
+from portal.endpoints import AccountEndpoints
 from portal.models import ProviderAccount
 from portal.parallel_writes import batch_writer
 from portal.prefetch import prefetched
 from portal.sync import SyncCounts
 from portal.upstream.base import ProviderAdapter, UpstreamTransaction
 from portal.upstream.capabilities import Capability
+from portal.upstream.optional import Endpoint
 
 # Re-read this far back from the newest stored transaction, so rows the upstream dated
 # slightly in the past (late postings, clock skew) between two syncs are not missed.
@@ -185,12 +187,13 @@ def estimate_rentals(
     progress: Callable[[SyncCounts], None] = lambda counts: None,
 ) -> SyncCounts:
     """One estimated `recurring` row per rental period of each number the account holds or
-    held within the horizon, at the number's monthly fee. Ids are derived from the number
-    and the period start, so re-estimating never duplicates a row."""
+    held within the horizon, at the number's rental as the provider states it per period
+    (a number whose fee is unknown is not estimated at all: unknown is not zero). Ids are
+    derived from the number and the period start, so re-estimating never duplicates a row."""
     counts = SyncCounts(from_upstream=False)
     numbers = (
-        PhoneNumber.objects.filter(account=account, monthly_fee__gt=0, purchased_at__isnull=False)
-        .only("pk", "number", "monthly_fee", "currency", "purchased_at", "released_at")
+        PhoneNumber.objects.filter(account=account, period_fee__gt=0, purchased_at__isnull=False)
+        .only("pk", "number", "period_fee", "currency", "purchased_at", "released_at")
         .order_by("pk")
     )
     for batch in batched(numbers.iterator(chunk_size=BATCH_SIZE), BATCH_SIZE):
@@ -213,9 +216,9 @@ def _rental_estimates(number: PhoneNumber, period_days: int | None, now: datetim
             yield Transaction(
                 upstream_id=f"{ESTIMATE_PREFIX}{number.number}:{start:%Y-%m-%d}",
                 kind=Transaction.Kind.RECURRING,
-                amount=number.monthly_fee,
+                amount=number.period_fee,
                 currency=number.currency,
-                description="Rental estimated from the number's monthly fee",
+                description="Rental estimated from the number's fee",
                 occurred_at=start,
                 number=number.number,
                 phone_number_id=number.pk,
@@ -267,11 +270,16 @@ def snapshot_balance(
     progress: Callable[[SyncCounts], None] = lambda counts: None,
 ) -> SyncCounts:
     """Record the balance when it differs from the latest snapshot. An unchanged balance
-    writes nothing: the run's time already says when it was last confirmed."""
+    writes nothing: the run's time already says when it was last confirmed. A balance the
+    account does not offer (404/405/501) is recorded on the account, not failed."""
     counts = SyncCounts()
     if not adapter.supports(Capability.BALANCE):
         return counts
-    balance = adapter.get_balance()
+    endpoints = AccountEndpoints(account, now=now)
+    balance = endpoints.read(Endpoint.BALANCE, adapter.get_balance, default=None)
+    if balance is None:
+        # Nothing was read: this step cannot vouch for a run's success.
+        return SyncCounts(from_upstream=False)
     counts.fetched = 1
     latest = BalanceSnapshot.objects.filter(account=account).order_by("-taken_at").first()
     unchanged = latest is not None and (latest.balance, latest.currency, latest.credit_limit) == (

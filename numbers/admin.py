@@ -69,7 +69,19 @@ class PhoneNumberAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Fees", {"fields": ("setup_fee_display", "monthly_fee_display")}),
+        (
+            "Fees",
+            {
+                "fields": (
+                    "setup_fee_display",
+                    "setup_fee_source",
+                    "monthly_fee_display",
+                    "monthly_fee_source",
+                    "period_fee_display",
+                    "rental_period_days",
+                )
+            },
+        ),
         (
             "Dates",
             {"fields": ("purchased_at", "released_at", "created_at", "updated_at")},
@@ -86,6 +98,7 @@ class PhoneNumberAdmin(admin.ModelAdmin):
 
     setup_fee_display = money_column("setup_fee", "setup fee")
     monthly_fee_display = money_column("monthly_fee", "monthly fee")
+    period_fee_display = money_column("period_fee", "rental per period")
 
     @admin.display(description="capabilities")
     def capability_list(self, number):

@@ -24,18 +24,25 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from numbers.models import NumberOrder, PhoneNumber
+from numbers.models import FeeSource, NumberOrder, PhoneNumber
 from numbers.services import synced_values
 from portal.models import AuditEvent, ProviderAccount
-from portal.phone import format_international
+from portal.phone import format_international, normalize_e164
 from portal.services import record_audit_event
 from portal.sync import SyncCounts
 from portal.templatetags.portal_tags import money
 from portal.upstream import adapter_class, adapter_for, parsing
-from portal.upstream.base import AvailableNumber, Balance, OwnedNumber, SearchQuery
+from portal.upstream.base import (
+    AvailableNumber,
+    Balance,
+    OwnedNumber,
+    SearchQuery,
+    offer_matches,
+)
 from portal.upstream.capabilities import Capability
 from portal.upstream.errors import (
     AmbiguousResult,
@@ -222,11 +229,14 @@ def search_numbers(query: SearchQuery, sort: str = "monthly") -> SearchResults:
     `sort_offers`), and the accounts that failed with their errors."""
     accounts = searchable_accounts()
     answers = ask_accounts(accounts, lambda adapter: adapter.search_available(query))
+    # Every offer is held to the whole query here, whatever its upstream could filter:
+    # none shown may contradict the search (a local number under "Toll-free").
     offers = [
         Offer(answer.account, available)
         for answer in answers
         if answer.ok
         for available in answer.value
+        if offer_matches(query, available)
     ]
     return SearchResults(
         offers=sort_offers(offers, sort),
@@ -370,6 +380,11 @@ class OrderInProgress(Exception):
     on the same account is still open."""
 
 
+class InvalidOfferNumber(Exception):
+    """The number to buy is not in E.164 form (a forged or damaged offer): no order is
+    made and nothing is sent upstream."""
+
+
 # An order still open this long after it was sent lost its request (any upstream call
 # times out long before): see close_abandoned_orders.
 ABANDONED_ORDER_AFTER = timedelta(minutes=10)
@@ -416,6 +431,9 @@ def purchase_number(
 
 def _open_order(account, available, idempotency_key, label, user) -> tuple[NumberOrder, bool]:
     """The order of this key, and whether this call created it (and so may submit it)."""
+    if not _is_e164(available.number):
+        # Said before the database's own check could refuse it as some IntegrityError.
+        raise InvalidOfferNumber(f"{available.number} is not a valid E.164 number.")
     try:
         with transaction.atomic():
             order = NumberOrder.objects.create(
@@ -433,10 +451,33 @@ def _open_order(account, available, idempotency_key, label, user) -> tuple[Numbe
         existing = _orders().filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
+        if not _is_open_order_conflict(exc):
+            raise  # another constraint: a bug to surface, not someone else's order
         raise OrderInProgress(
             f"An order for {format_international(available.number)} on {account.name} "
             "is already in progress."
         ) from exc
+
+
+def _is_e164(number: str) -> bool:
+    """Whether `number` is already the E.164 form the order table holds."""
+    try:
+        return normalize_e164(number) == number
+    except ValidationError:
+        return False
+
+
+OPEN_ORDER_CONSTRAINT = "order_one_open_per_number"
+
+
+def _is_open_order_conflict(exc: IntegrityError) -> bool:
+    """Whether `exc` is the open-order unique constraint. PostgreSQL names the constraint;
+    SQLite names only the columns of its unique index."""
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return constraint == OPEN_ORDER_CONSTRAINT
+    table = NumberOrder._meta.db_table
+    return f"UNIQUE constraint failed: {table}.account_id, {table}.number" in str(exc)
 
 
 def _orders():
@@ -467,7 +508,13 @@ def _complete(order: NumberOrder, record: OwnedNumber, user, *, reconciled=False
     account = order.account
     now = timezone.now()
     with transaction.atomic():
-        values = synced_values(record, account, now)
+        values = synced_values(
+            record,
+            account,
+            now,
+            period_days=_rental_period_days(account),
+            fee_source=FeeSource.PURCHASE,
+        )
         row = PhoneNumber.objects.filter(provider_id=account.provider_id, number=record.number)
         phone_number = row.select_for_update().first()
         before = None
@@ -708,6 +755,13 @@ def close_abandoned_orders(account: ProviderAccount, *, now: datetime) -> None:
     stale = _orders().filter(account=account, state=State.SUBMITTED, submitted_at__lt=cutoff)
     for order in stale:
         _finish(order, State.UNKNOWN, "in_doubt", _in_doubt_message(account, None), None)
+
+
+def _rental_period_days(account: ProviderAccount) -> int | None:
+    try:
+        return adapter_class(account.provider.slug).rental_period_days
+    except LookupError:
+        return None
 
 
 def _supports(account: ProviderAccount, capability: Capability) -> bool:

@@ -9,6 +9,14 @@ from portal.money import currency_field, currency_is_iso_code, money_field
 from portal.phone import format_international, number_is_e164
 
 
+class FeeSource(models.TextChoices):
+    """Where a number's fee came from, best first (see numbers.fees). Blank: unknown."""
+
+    LISTING = "listing", "provider's listing"
+    PURCHASE = "purchase", "price quoted at purchase"
+    PLAN = "plan", "service plan rate"
+
+
 class Tag(models.Model):
     """A portal-side tag for grouping numbers (a customer, a cost centre). Never sent upstream."""
 
@@ -66,8 +74,31 @@ class PhoneNumber(models.Model):
     sms = models.BooleanField("SMS", default=False)
     mms = models.BooleanField("MMS", default=False)
     fax = models.BooleanField(default=False)
-    setup_fee = money_field("setup fee", default=0)
-    monthly_fee = money_field("monthly fee", default=0)
+    # Unknown is not zero: a fee no source states is NULL (shown "—", left out of sums).
+    setup_fee = money_field("setup fee", null=True, blank=True)
+    setup_fee_source = models.CharField(
+        "setup fee from", max_length=10, choices=FeeSource, blank=True
+    )
+    # The rental as the provider states it, per its own period (Ravan: 28 days)...
+    period_fee = money_field(
+        "rental per period",
+        null=True,
+        blank=True,
+        help_text="The recurring fee as the provider states it, per rental period.",
+    )
+    rental_period_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days per rental period; empty: a calendar month."
+    )
+    # ...and as a monthly equivalent, the figure every monthly total adds up.
+    monthly_fee = money_field(
+        "monthly fee",
+        null=True,
+        blank=True,
+        help_text="The rental per month; for other periods, times 365.25 / 12 / days.",
+    )
+    monthly_fee_source = models.CharField(
+        "monthly fee from", max_length=10, choices=FeeSource, blank=True
+    )
     currency = currency_field()
     purchased_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
@@ -95,7 +126,14 @@ class PhoneNumber(models.Model):
             number_is_e164("number"),
             currency_is_iso_code("number"),
             models.CheckConstraint(
-                condition=Q(setup_fee__gte=0, monthly_fee__gte=0), name="number_fees_not_negative"
+                condition=(Q(setup_fee__isnull=True) | Q(setup_fee__gte=0))
+                & (Q(monthly_fee__isnull=True) | Q(monthly_fee__gte=0))
+                & (Q(period_fee__isnull=True) | Q(period_fee__gte=0)),
+                name="number_fees_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(rental_period_days__isnull=True) | Q(rental_period_days__gt=0),
+                name="number_rental_period_positive",
             ),
             models.CheckConstraint(
                 condition=Q(status="released", released_at__isnull=False) | ~Q(status="released"),
@@ -136,6 +174,11 @@ class PhoneNumber(models.Model):
     @property
     def display_label(self):
         return self.label or self.upstream_label
+
+    @property
+    def fee_is_converted(self) -> bool:
+        """Whether the monthly fee is an equivalent of a price stated per other period."""
+        return self.rental_period_days is not None and self.period_fee is not None
 
     @property
     def capabilities(self):

@@ -1,7 +1,7 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import QueryDict
 
 from numbers.filters import PhoneNumberFilter
@@ -17,11 +17,16 @@ def number_overview() -> tuple[list[dict], list[dict]]:
     names: grouping by the joined name would cost as much again as the pass itself):
 
     - per provider, by name: {provider, slug, cells: (status, count) in Status order, total};
-    - per currency: {currency, total: the monthly fees of the active numbers, numbers}.
+    - per currency: {currency, total: the known monthly fees of the active numbers,
+      numbers, unknown: how many of them have no known fee (left out of the total)}.
     """
     grouped = (
         PhoneNumber.objects.values("provider_id", "status", "currency")
-        .annotate(n=Count("id"), fees=money_sum("monthly_fee"))
+        .annotate(
+            n=Count("id"),
+            fees=money_sum("monthly_fee"),
+            unknown=Count("id", filter=Q(monthly_fee__isnull=True)),
+        )
         .order_by()
     )
     counts, costs = defaultdict(dict), {}
@@ -30,9 +35,12 @@ def number_overview() -> tuple[list[dict], list[dict]]:
         by_status = counts[group["provider_id"]]
         by_status[status] = by_status.get(status, 0) + group["n"]
         if status == PhoneNumber.Status.ACTIVE:
-            cost = costs.setdefault(currency, {"currency": currency, "total": ZERO, "numbers": 0})
+            cost = costs.setdefault(
+                currency, {"currency": currency, "total": ZERO, "numbers": 0, "unknown": 0}
+            )
             cost["total"] += group["fees"]
             cost["numbers"] += group["n"]
+            cost["unknown"] += group["unknown"]
     rows = [
         {
             "provider": provider.name,

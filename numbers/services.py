@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from datetime import datetime
-from decimal import Decimal
 from itertools import islice
 
 from django.db import transaction
 from django.db.models import F
 
-from numbers.models import PhoneNumber
+from numbers.fees import fee_values
+from numbers.models import FeeSource, PhoneNumber
 from portal.bulk import AnyOf, insert_rows
 from portal.models import ProviderAccount
-from portal.money import MONEY_PLACES
 from portal.phone import country_of
 from portal.prefetch import prefetched
 from portal.sync import SyncCounts
@@ -25,7 +24,6 @@ BATCH_SIZE = 500
 # to the database whatever its size, so bigger batches cost less per row, while memory
 # holds a handful of them (see portal.prefetch and portal.parallel_writes).
 LISTING_BATCH_SIZE = 2000
-_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 
 # The fields sync owns. The portal's own fields (label, tags) are never among them.
 SYNCED_FIELDS = (
@@ -41,7 +39,11 @@ SYNCED_FIELDS = (
     "mms",
     "fax",
     "setup_fee",
+    "setup_fee_source",
+    "period_fee",
+    "rental_period_days",
     "monthly_fee",
+    "monthly_fee_source",
     "currency",
     "purchased_at",
     "released_at",
@@ -54,16 +56,21 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def _fee(amount: Decimal | None) -> Decimal | None:
-    return None if amount is None else amount.quantize(_QUANTUM)
+def synced_values(
+    record: OwnedNumber,
+    account: ProviderAccount,
+    now: datetime,
+    *,
+    period_days: int | None = None,
+    fee_source: FeeSource = FeeSource.LISTING,
+) -> dict:
+    """The row's synced fields as the upstream record states them.
 
-
-# Fields some listings leave out (Audian lists no fees): unknown keeps what the portal has.
-_KEEP_WHEN_UNKNOWN = ("setup_fee", "monthly_fee", "purchased_at")
-
-
-def synced_values(record: OwnedNumber, account: ProviderAccount, now: datetime) -> dict:
-    """The row's synced fields as the upstream record says they should be."""
+    Sync never forgets: a field the record does not state (no region, no capabilities, no
+    known type, no fee, no purchase date: what a listing may leave out) is left out, so the
+    row keeps what the portal learned from a purchase, a detail call or an earlier answer.
+    `period_days` is the provider's rental period (numbers.fees), `fee_source` where the
+    record's fees come from."""
     released = record.status == PhoneNumber.Status.RELEASED
     values = {
         "account_id": account.pk,
@@ -71,19 +78,24 @@ def synced_values(record: OwnedNumber, account: ProviderAccount, now: datetime) 
         "upstream_label": record.label[:255],
         "status": record.status,
         "country": record.country or country_of(record.number),
-        "region": record.region[:100],
-        "number_type": record.number_type,
-        **{name: name in record.capabilities for name in PhoneNumber.CAPABILITIES},
-        "setup_fee": _fee(record.setup_fee),
-        "monthly_fee": _fee(record.monthly_fee),
         "currency": record.currency,
-        "purchased_at": record.purchased_at,
         # A released row always has a date (a database rule); a live one never does.
         "released_at": (record.released_at or now) if released else None,
+        **fee_values(
+            setup_fee=record.setup_fee,
+            rental_fee=record.monthly_fee,
+            period_days=period_days,
+            source=fee_source,
+        ),
     }
-    for name in _KEEP_WHEN_UNKNOWN:
-        if getattr(record, name) is None:
-            del values[name]
+    if record.region:
+        values["region"] = record.region[:100]
+    if record.number_type != PhoneNumber.Type.UNKNOWN:
+        values["number_type"] = record.number_type
+    if record.capabilities:
+        values.update({name: name in record.capabilities for name in PhoneNumber.CAPABILITIES})
+    if record.purchased_at is not None:
+        values["purchased_at"] = record.purchased_at
     return values
 
 
@@ -101,11 +113,12 @@ def sync_owned_numbers(
     is complete: an error part way propagates before anything is released."""
     counts = SyncCounts()
     seen: set[str] = set()
+    period_days = adapter.rental_period_days
     # Each record's values are worked out as it is read, in the reader's thread (see
     # portal.prefetch), so that work overlaps the database's rather than adding to it.
     listing = batched(
         (
-            (record.number, synced_values(record, account, now))
+            (record.number, synced_values(record, account, now, period_days=period_days))
             for record in adapter.iter_owned_numbers()
         ),
         LISTING_BATCH_SIZE,
@@ -115,16 +128,25 @@ def sync_owned_numbers(
             counts.fetched += len(batch)
             fresh = {number: values for number, values in batch if number not in seen}
             seen.update(fresh)
-            _upsert(account, fresh, counts, now)
+            _upsert(account, fresh, counts, now, fill_only=adapter.listing_fills_only)
             progress(counts)
     counts.released = _release_missing(account, seen, now)
     return counts
 
 
 @transaction.atomic
-def _upsert(account, listed: dict[str, dict], counts: SyncCounts, now: datetime):
+def _upsert(
+    account,
+    listed: dict[str, dict],
+    counts: SyncCounts,
+    now: datetime,
+    *,
+    fill_only: frozenset[str] = frozenset(),
+):
     """Insert the numbers of `listed` (number → synced values) not stored yet and update
-    the stored ones whose values differ."""
+    the stored ones whose values differ. A field of `fill_only` (one the listing states
+    less surely than what the portal learned elsewhere) is written only where the row
+    holds none."""
     stored = _stored_values(account, list(listed))
     new_rows, changed_rows, changed_fields = [], [], set()
     for number, values in listed.items():
@@ -132,6 +154,11 @@ def _upsert(account, listed: dict[str, dict], counts: SyncCounts, now: datetime)
         if row is None:
             new_rows.append({"provider_id": account.provider_id, "number": number, **values})
             continue
+        values = {
+            name: value
+            for name, value in values.items()
+            if not (name in fill_only and row[name] is not None)
+        }
         changed = [name for name, value in values.items() if row[name] != value]
         if changed:
             changed_rows.append(PhoneNumber(**{**row, **values, "updated_at": now}))

@@ -10,6 +10,7 @@ from django_tables2.data import TableQuerysetData
 from django_tables2.export import TableExport
 from tablib import Dataset
 
+from numbers.fees import UNKNOWN_FEE, fee_hint
 from numbers.models import PhoneNumber
 from numbers.selectors import with_tag_names
 from numbers.services import batched
@@ -32,9 +33,18 @@ PER_PAGE_CHOICES = (25, 50, 100, 200)
 MONEY = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 
 
-def plain_amount(amount: Decimal) -> Decimal:
+# What an unknown fee shows: a dash, with why in words (never 0.00).
+UNKNOWN_FEE_CELL = mark_safe(  # noqa: S308 - a constant
+    f'<span class="text-body-secondary" title="{escape(UNKNOWN_FEE)}">—'
+    '<span class="visually-hidden"> (fee unknown)</span></span>'
+)
+
+
+def plain_amount(amount: Decimal | None) -> Decimal | None:
     """The amount as the `money` filter shows it (1.5000 → 1.50, 0.0085 → 0.0085), for
-    exports: no thousands separator, no currency."""
+    exports: no thousands separator, no currency. Unknown stays None: an empty cell."""
+    if amount is None:
+        return None
     cents = amount.quantize(Decimal("0.01"))
     return cents if amount == cents else amount
 
@@ -186,7 +196,7 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         return escape(record.country) if record.country else None
 
     def cell_monthly_fee(self, record):
-        return None if record.monthly_fee is None else self.render_monthly_fee(record)
+        return self.render_monthly_fee(record)
 
     def cell_purchased_at(self, record):
         return (
@@ -247,7 +257,14 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         return record.get_number_type_display()
 
     def render_monthly_fee(self, record):
-        return money(record.monthly_fee, record.currency)
+        if record.monthly_fee is None:
+            return UNKNOWN_FEE_CELL
+        text = escape(money(record.monthly_fee, record.currency))
+        if not record.fee_is_converted:
+            return text
+        return mark_safe(  # noqa: S308 - the values written in are escaped
+            f'<span title="{escape(fee_hint(record, "monthly_fee"))}">≈ {text}</span>'
+        )
 
     def value_monthly_fee(self, record):
         return plain_amount(record.monthly_fee)

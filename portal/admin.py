@@ -14,10 +14,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.services import record_audit_event
+from portal.upstream.optional import Endpoint
 
 admin.site.site_header = "Number portal administration"
 admin.site.site_title = "Number portal administration"
@@ -165,6 +167,13 @@ class ProviderAccountForm(forms.ModelForm):
         return super().save(commit)
 
 
+def _endpoint_label(name: str) -> str:
+    try:
+        return Endpoint(name).label
+    except ValueError:  # an endpoint recorded by an older version of the portal
+        return name
+
+
 def _audit_text(value):
     return None if value is None else str(value)
 
@@ -193,11 +202,20 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ("provider",)
     date_hierarchy = "created_at"
     ordering = ("provider__name", "name")
-    readonly_fields = ("secret_set", "transactions_synced_until", "created_at", "updated_at")
+    readonly_fields = (
+        "secret_set",
+        "not_offered",
+        "transactions_synced_until",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ProviderAccountForm.Meta.fields}),
         ("Credentials", {"fields": ("secret_set", "new_api_secret", "clear_api_secret")}),
-        ("History", {"fields": ("transactions_synced_until", "created_at", "updated_at")}),
+        (
+            "History",
+            {"fields": ("not_offered", "transactions_synced_until", "created_at", "updated_at")},
+        ),
     )
 
     low_balance_threshold_display = money_column("low_balance_threshold", "low-balance threshold")
@@ -205,6 +223,21 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     @admin.display(description="Secret set")
     def secret_set(self, account):
         return "yes" if account.has_secret else "no"
+
+    @admin.display(description="Endpoints not offered")
+    def not_offered(self, account):
+        """What the sync recorded as not offered by this account (portal.endpoints)."""
+        checks = sorted(account.not_offered.items())
+        if not checks:
+            return "None: every optional endpoint answered."
+        return format_html_join(
+            "",
+            "<div>{}: not offered by this account (checked {})</div>",
+            (
+                (_endpoint_label(name), f"{timezone.localtime(checked):%Y-%m-%d %H:%M}")
+                for name, checked in checks
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         stored = (

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -55,6 +57,20 @@ class ProviderAccount(models.Model):
         help_text="The newest transaction of the last complete read of the ledger; the next "
         "sync reads from a little before it.",
     )
+    # Written by the sync only (portal.endpoints): an optional endpoint that answered 404,
+    # 405 or 501 is a capability this account lacks, not a failure of every sync. The
+    # database default serves writers that predate the column (older code mid-deploy,
+    # historical models in migrations).
+    endpoints_not_offered = models.JSONField(
+        "endpoints not offered",
+        default=dict,
+        db_default={},
+        blank=True,
+        editable=False,
+        help_text="Optional endpoints (balance, service plans, service plan rates) that "
+        "answered 404, 405 or 501 for this account, each with when that was last checked "
+        "(ISO time). The sync asks again once a day; an answer removes the entry.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,6 +94,15 @@ class ProviderAccount(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.api_secret)
+
+    @property
+    def not_offered(self) -> dict[str, datetime]:
+        """The endpoints this account does not offer, by name (portal.upstream.optional
+        .Endpoint), each with when that was last checked."""
+        return {
+            endpoint: datetime.fromisoformat(checked)
+            for endpoint, checked in self.endpoints_not_offered.items()
+        }
 
 
 class SyncRun(models.Model):

@@ -63,6 +63,42 @@ def country_of(e164: str) -> str:
     return "" if region in (None, "ZZ", "001") else region
 
 
+# NANP toll-free area codes: the type of a +1 number follows from them, even for numbers the
+# phonenumbers metadata does not know yet.
+NANP_TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
+# phonenumbers' types in the portal's vocabulary (PhoneNumber.Type); any other is "unknown".
+NUMBER_TYPES = {
+    phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
+    phonenumbers.PhoneNumberType.MOBILE: "mobile",
+    phonenumbers.PhoneNumberType.FIXED_LINE: "local",
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: "local",
+    phonenumbers.PhoneNumberType.UAN: "national",
+    phonenumbers.PhoneNumberType.SHARED_COST: "national",
+}
+
+
+def number_type_of(e164: str) -> str:
+    """The type of a number as `normalize_e164` gives it, from the number itself: for the
+    providers whose answers carry none (Audian, Vobiz, Ravan). "unknown" when it cannot be
+    told; a +1 number outside the toll-free codes is local."""
+    if e164.startswith("+1"):
+        return "toll_free" if e164[2:5] in NANP_TOLL_FREE else "local"
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return "unknown"
+    return NUMBER_TYPES.get(phonenumbers.number_type(parsed), "unknown")
+
+
+def national_number_of(e164: str) -> str:
+    """The national significant number (`+14155550100` → `4155550100`): where an area
+    code is looked for. "" when `e164` is not a number."""
+    try:
+        return phonenumbers.national_significant_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return ""
+
+
 @functools.lru_cache(maxsize=65_536)  # lists show the same numbers page after page
 def format_international(e164: str) -> str:
     """`+14155550100` → `+1 415-555-0100`, for display."""

@@ -266,6 +266,9 @@ SYNC_STEPS = [
     ("transactions", "billing.services.sync_transactions"),
     ("balance", "billing.services.snapshot_balance"),
     ("plans", "billing.plans.sync_service_plans"),
+    # Last, so it reads the plans just synced; a "numbers" step, so a numbers-only sync
+    # prices its new numbers from the plans stored (numbers.fees: listing, quote, plan).
+    ("numbers", "billing.plan_fees.fees_from_service_plans"),
 ]
 
 # A running sync that wrote no progress for this long is taken for dead (its process was

@@ -10,7 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
-from numbers.models import NumberOrder, PhoneNumber, Tag
+from numbers.models import FeeSource, NumberOrder, PhoneNumber, Tag
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 
 
@@ -63,6 +63,7 @@ class PhoneNumberFactory(factory.django.DjangoModelFactory):
     voice = True
     sms = True
     monthly_fee = Decimal("0.9900")
+    monthly_fee_source = FeeSource.LISTING
     currency = factory.SelfAttribute("account.currency")
     purchased_at = factory.LazyFunction(timezone.now)
 

@@ -222,6 +222,10 @@ class BuyView(PermissionRequiredMixin, View):
         except buying.OrderInProgress as exc:
             context = {"account": form.account, "offer": form.available, "busy": str(exc)}
             return render_buy_dialog(request, context)
+        except buying.InvalidOfferNumber as exc:
+            # Shown like any offer that cannot be bought, under the number it names.
+            context = {"offer": form.available, "offer_error": f"{exc} Nothing was bought."}
+            return render_buy_dialog(request, context, 400)
         return order_outcome(request, order, form.available)
 
 

@@ -15,6 +15,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from django.views import View
 
+from numbers.fees import fee_hint
 from numbers.history import number_history
 from numbers.labels import clean_label, labels_stored_upstream, set_label
 from numbers.models import NumberOrder, PhoneNumber
@@ -104,6 +105,7 @@ class NumberPageMixin(PermissionRequiredMixin):
         live = phone_number.status != PhoneNumber.Status.RELEASED
         return {
             "phone_number": phone_number,
+            "fee_hints": {fee: fee_hint(phone_number, fee) for fee in ("monthly_fee", "setup_fee")},
             "labels_at_provider": labels_stored_upstream(phone_number),
             "can_label": live and user.has_perm("numbers.label_number"),
             "can_release": live and user.has_perm("numbers.release_number"),

@@ -42,6 +42,7 @@ class SandboxApp:
         request = Request.from_environ(environ, path)
         try:
             plan = self.faults.plan(request.headers)
+            request.not_offered = self.faults.not_offered_status(f"/{provider.slug}{request.path}")
         except ValueError as exc:
             return Response(400, {"error": str(exc)})
         if plan.delay:

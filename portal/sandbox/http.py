@@ -35,6 +35,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
     short_page: bool = False  # fault: list pages hold one item fewer (see page_slice)
+    not_offered: int | None = None  # fault: answer this status, as for an unknown endpoint
 
     @classmethod
     def from_environ(cls, environ, path: str) -> Request:

@@ -6,6 +6,19 @@ opaque ids and a label (`friendly_name`), and family K (`/v2/accounts/{ACCOUNT_I
 Kazoo envelope) for billing, where SEED-001 documents it. Authentication is the raw API key
 in `X-Auth-Token`, as SEED-000 shows (§1, §5.4). Money is USD, written as JSON numbers in
 dollars (§4), read as Decimal.
+
+What each endpoint states of an owned number, and which wins where two do (numbers.fees,
+numbers.services.synced_values: a field an answer leaves out never erases a known value):
+
+| field | listing §2.1-R | purchase §2.4-R | offer §2.3-R | plan §2.9 | precedence |
+|---|---|---|---|---|---|
+| status, label, id | yes | yes | — | — | listing |
+| purchased_at | yes | yes | — | — | listing (the same fact) |
+| region | — | — | `location` | — | the offer's, kept by every sync |
+| capabilities | — | — | `features` | — | the offer's, kept by every sync |
+| type, country | from the number | from the number | from the number | — | the number |
+| monthly fee | — | `billing.monthly_cost` | `price.monthly` | `rate` | purchase/offer, then plan |
+| setup fee | — | — | `price.setup` | `activation_charge` | offer, then plan |
 """
 
 from __future__ import annotations
@@ -13,12 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-import phonenumbers
-
-from portal.phone import country_of
+from portal.phone import country_of, number_type_of
 from portal.upstream import parsing
 from portal.upstream.base import (
     NUMBER_CAPABILITIES,
@@ -29,6 +41,7 @@ from portal.upstream.base import (
     SearchQuery,
     ServicePlan,
     UpstreamTransaction,
+    offer_matches,
 )
 from portal.upstream.capabilities import Capability
 from portal.upstream.errors import (
@@ -42,6 +55,7 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
+from portal.upstream.optional import CALL_EVERY_TIME, Endpoint, OptionalEndpoints
 from portal.upstream.parsing import Reader
 
 CURRENCY = "USD"  # §4: USD everywhere; family-K items carry no currency field
@@ -74,22 +88,6 @@ TRANSACTION_KIND = {
     "payment": "credit",
     "refund": "credit",
 }
-# NANP toll-free area codes: the type of a +1 number follows from them, even for numbers the
-# phonenumbers metadata does not know yet.
-NANP_TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
-NUMBER_TYPE = {
-    phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
-    phonenumbers.PhoneNumberType.MOBILE: "mobile",
-    phonenumbers.PhoneNumberType.FIXED_LINE: "local",
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: "local",
-}
-
-
-def number_type_of(e164: str) -> str:
-    """Audian's responses carry no number type (§2.1-R, §2.3-R): derive it from the number."""
-    if e164.startswith("+1"):
-        return "toll_free" if e164[2:5] in NANP_TOLL_FREE else "local"
-    return NUMBER_TYPE.get(phonenumbers.number_type(phonenumbers.parse(e164)), "unknown")
 
 
 class AudianAdapter(ProviderAdapter):
@@ -133,6 +131,15 @@ class AudianAdapter(ProviderAdapter):
         (402, None): InsufficientFunds,
         (409, None): NumberUnavailable,
     }
+
+    @classmethod
+    def plan_rate_keys(cls, number_type: str, country: str) -> tuple[str, ...]:
+        """§2.9 [KAZOO]: plans price numbers by classifier, per country (`did_us`,
+        `tollfree_us`), or for every country (`did`, `tollfree`, Kazoo's `toll_free`)."""
+        country = country.lower()
+        if number_type == "toll_free":
+            return (f"tollfree_{country}", "tollfree", "toll_free")
+        return (f"did_{country}", "did")
 
     def auth_headers(self) -> dict[str, str]:
         # SEED-000: the API key itself, no token exchange (§5.4).
@@ -182,13 +189,14 @@ class AudianAdapter(ProviderAdapter):
         return self._owned_from_rest(self._rest_data(body, "number"))
 
     def search_available(self, query: SearchQuery) -> list[AvailableNumber]:
-        """§2.3-R. The search has no type filter, so the type is checked here, reading on
-        until `query.limit` offers match or the inventory ends."""
+        """§2.3-R. The search has no type filter (Audian's numbers carry no type: it is the
+        number's own), so the query is checked here, reading on until `query.limit` offers
+        match or the inventory ends."""
         offers = []
         if query.limit < 1:
             return offers
         for offer in self._iter_offers(query):
-            if not query.number_type or offer.number_type == query.number_type:
+            if offer_matches(query, offer):
                 offers.append(offer)
                 if len(offers) >= query.limit:
                     break
@@ -253,19 +261,27 @@ class AudianAdapter(ProviderAdapter):
             if since is None or transaction.occurred_at >= since:
                 yield transaction
 
-    def list_service_plans(self) -> list[ServicePlan]:
-        """§2.9: the list names the plans; each plan's document holds its number rates."""
+    def list_service_plans(
+        self, *, endpoints: OptionalEndpoints = CALL_EVERY_TIME
+    ) -> list[ServicePlan]:
+        """§2.9: the list names the plans; each plan's document holds its number rates.
+        That document is a Kazoo endpoint Audian does not publish, so an account may not
+        offer it: it is read through `endpoints`, and a plan whose document is not offered
+        comes without rates rather than taking the list down with it."""
         path = f"{self._account_path}/service_plans"
         plans = []
         for index, item in enumerate(self._kazoo_items(path, {}, "service_plans")):
             summary = self._reader(item, f"service_plans[{index}]")
             plan_id = summary.str("id")
+            rates = endpoints.read(
+                Endpoint.SERVICE_PLAN_DETAILS, partial(self._plan_rates, plan_id), default={}
+            )
             plans.append(
                 ServicePlan(
                     upstream_id=plan_id,
                     name=summary.str("name", plan_id),
                     description=summary.str("description", ""),
-                    rates=self._plan_rates(plan_id),
+                    rates=rates,
                 )
             )
         return plans

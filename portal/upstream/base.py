@@ -9,7 +9,9 @@ errors below, decided by one table per adapter (`error_table`), never by scatter
 from __future__ import annotations
 
 import abc
+import html
 import logging
+import re
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,11 +23,13 @@ import httpx
 import stamina
 from django.conf import settings
 
+from portal.phone import national_number_of
 from portal.upstream import parsing
 from portal.upstream.capabilities import Capability
 from portal.upstream.errors import (
     AmbiguousResult,
     AuthenticationFailed,
+    ConnectionRefused,
     InvalidRequest,
     NotFound,
     NotSupported,
@@ -41,6 +45,8 @@ logger = logging.getLogger("portal.upstream")
 USER_AGENT = f"number-portal/1.0 httpx/{httpx.__version__}"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
+# How much of an undocumented error answer's message is shown.
+UNDOCUMENTED_EXCERPT_LENGTH = 160
 
 
 # ---------------------------------------------------------------------------------------
@@ -98,6 +104,23 @@ class SearchQuery:
     limit: int = 20
 
 
+def offer_matches(query: SearchQuery, offer: AvailableNumber) -> bool:
+    """Whether `offer` is what `query` asks for, judged from what the offer itself says:
+    its type, capabilities, area code and digits. An upstream applies what filters it has;
+    this is how the rest is applied, so that no offer shown contradicts the search. A type
+    or capability the offer does not state ("unknown", none listed) does not match.
+
+    A region given by name is left to the upstream: names and codes ("CA", "California",
+    "San Francisco, CA") cannot be compared reliably, and every upstream filters by region."""
+    area = query.area.strip()
+    return (
+        (not query.number_type or offer.number_type == query.number_type)
+        and query.capabilities <= offer.capabilities
+        and (not area.isdigit() or national_number_of(offer.number).startswith(area))
+        and query.contains in offer.number
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     amount: Decimal
@@ -153,6 +176,9 @@ COMMON_ERRORS: ErrorTable = {
     (429, None): RateLimited,
     (400, None): InvalidRequest,
     (422, None): InvalidRequest,
+    # An endpoint the upstream does not offer: asking again will not change that.
+    (405, None): InvalidRequest,
+    (501, None): InvalidRequest,
 }
 
 
@@ -198,6 +224,9 @@ class ProviderAdapter(abc.ABC):
     # How often a number's rental renews, in days; None: monthly on the purchase day.
     # Used to estimate rentals for providers without a billing API.
     rental_period_days: ClassVar[int | None] = None
+    # Fields the owned-number listing states less surely than what the portal learned at
+    # purchase or from a detail call: a sync fills them only where the portal holds none.
+    listing_fills_only: ClassVar[frozenset[str]] = frozenset()
 
     registry: ClassVar[dict[str, type[ProviderAdapter]]] = {}
 
@@ -276,6 +305,12 @@ class ProviderAdapter(abc.ABC):
 
     def list_service_plans(self) -> list[ServicePlan]:
         raise self._unsupported(Capability.SERVICE_PLANS)
+
+    @classmethod
+    def plan_rate_keys(cls, number_type: str, country: str) -> tuple[str, ...]:
+        """The keys of a service plan's rates that price a number of this type and
+        country, most specific first (none for a provider without plans)."""
+        return ()
 
     # --- shared HTTP machinery ----------------------------------------------------------
 
@@ -369,7 +404,16 @@ class ProviderAdapter(abc.ABC):
         request = self.client.build_request(method, path, params=params, **_json_body(json))
         try:
             response = self.client.send(request, stream=stream)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except httpx.ConnectError as exc:
+            self._log(method, path, "connect-failed", started)
+            if _refused(exc):
+                raise ConnectionRefused(
+                    f"{self.name} could not be reached (connection refused)", provider=self.name
+                ) from exc
+            raise UpstreamUnavailable(
+                f"could not connect ({type(exc).__name__})", provider=self.name
+            ) from exc
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             self._log(method, path, "connect-failed", started)
             raise UpstreamUnavailable(
                 f"could not connect ({type(exc).__name__})", provider=self.name
@@ -411,7 +455,7 @@ class ProviderAdapter(abc.ABC):
         status = response.status_code
         code = self.error_code(body) if body is not None else ""
         message = (self.error_message(body) if body is not None else "") or (
-            f"HTTP {status} {response.reason_phrase}".strip()
+            self._undocumented_error(response, body)
         )
         error_class = (
             self.error_table.get((status, code))
@@ -425,6 +469,20 @@ class ProviderAdapter(abc.ABC):
         if error_class is RateLimited:
             kwargs["retry_after"] = parsing.retry_after(response.headers.get("Retry-After"))
         return error_class(message, **kwargs)
+
+    def _undocumented_error(self, response: httpx.Response, body: Any) -> str:
+        """What an error answer outside the provider's documented envelopes says (a
+        gateway's HTML page, plain text, JSON of another shape): the status in words and a
+        short excerpt of the message it seems to carry, with no secret in it."""
+        status = f"{response.status_code} {response.reason_phrase}".strip()
+        said = _loose_message(body) if body is not None else _page_text(response)
+        said = parsing.excerpt(said, limit=UNDOCUMENTED_EXCERPT_LENGTH) if said else ""
+        if self.account.secret:
+            said = said.replace(self.account.secret, "[redacted]")
+        # "404 Not Found" as a page's whole text or title adds nothing to the status.
+        if not said or said.casefold() in status.casefold():
+            return f"{self.name} answered {status}"
+        return f"{self.name} answered {status}: {said}"
 
     def _log(self, method, path, status, started, response: httpx.Response | None = None):
         # Path and status only: query strings and bodies may carry numbers or secrets.
@@ -442,3 +500,51 @@ class ProviderAdapter(abc.ABC):
             (time.monotonic() - started) * 1000,
             request_id or "-",
         )
+
+
+# Where a JSON error body of no documented shape most likely holds its message, in order.
+_LOOSE_MESSAGE_KEYS = ("message", "error_description", "detail", "error", "title")
+_PAGE_SOURCE_BYTES = 8192  # a page's title and first words are near its start
+_PAGE_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_PAGE_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_PAGE_TAG = re.compile(r"<[^>]*>")
+
+
+def _loose_message(body: Any) -> str:
+    """The text an error body of an undocumented JSON shape seems to carry, or ""."""
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, Mapping):
+        return ""
+    for key in _LOOSE_MESSAGE_KEYS:
+        value = body.get(key)
+        if isinstance(value, Mapping):
+            value = value.get("message")
+        if isinstance(value, str) and value.strip():
+            return value
+    return ""
+
+
+def _page_text(response: httpx.Response) -> str:
+    """The words of an error answer that is not JSON: an HTML page's title (its text when
+    the title is empty), or plain text as it is."""
+    text = response.content[:_PAGE_SOURCE_BYTES].decode("utf-8", "replace")
+    if "<" not in text:
+        return text
+    title = _PAGE_TITLE.search(text)
+    if title and title.group(1).strip():
+        text = title.group(1)
+    else:
+        text = _PAGE_TAG.sub(" ", _PAGE_SCRIPT.sub(" ", text))
+    return html.unescape(" ".join(text.split()))
+
+
+def _refused(exc: httpx.ConnectError) -> bool:
+    """Whether the connection was refused (nothing listens there), rather than failing
+    for another reason (a name that does not resolve, a TLS handshake)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False

@@ -20,8 +20,10 @@ class UpstreamError(Exception):
         self.code = str(code or "")
 
     def __str__(self):
-        prefix = f"{self.provider}: " if self.provider else ""
-        return f"{prefix}{self.message}"
+        # A message that names its provider already ("Audian answered 404 …") is not
+        # prefixed with the name again.
+        named = not self.provider or self.message.startswith(self.provider)
+        return self.message if named else f"{self.provider}: {self.message}"
 
 
 class NotSupported(UpstreamError):
@@ -74,6 +76,14 @@ class UpstreamUnavailable(UpstreamError):
     """5xx, or the connection failed before the request was sent: safe to retry."""
 
     retryable = True
+
+
+class ConnectionRefused(UpstreamUnavailable):
+    """Nothing listens at the provider's address. Not retried: a refusal comes back at
+    once, and backing off between refusals would only keep the person waiting for the
+    same answer (a search would wait out its whole timeout)."""
+
+    retryable = False
 
 
 class AmbiguousResult(UpstreamError):

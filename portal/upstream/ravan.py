@@ -9,6 +9,19 @@ Money is implicit USD in major units (§3.1), sent and read as exact JSON number
 in two unrelated shapes (§1.2): gRPC-gateway `{"code": <int>, "message", "details"}` and the
 envelope `{"success": false, "message", "error": {"code": "<TEXT>", "message"}}`;
 `error_code` turns both into one text code for `error_table`.
+
+What each endpoint states of an owned number, and which wins where two do (numbers.fees,
+numbers.services.synced_values: a field an answer leaves out never erases a known value):
+
+| field | list §2.1 | buy §2.4 | offer §2.3 | precedence |
+|---|---|---|---|---|
+| status (`is_active`), id, label | yes | `status` | — | listing |
+| purchased_at | `created_at` | `purchased_at` | — | the buy's; `created_at` fills a gap |
+| country, region | yes | — | yes | listing, else the offer's |
+| type | from the number | from the number | from the number | the number |
+| capabilities | voice ([INFERRED]) | voice | voice | — |
+| rental (per 28 days) | `price` | `price` | `price` | listing |
+| setup fee | — | — | — | unknown: Ravan states none |
 """
 
 from __future__ import annotations
@@ -17,9 +30,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote as quote_path
 
-import phonenumbers
-
-from portal.phone import country_of
+from portal.phone import country_of, number_type_of
 from portal.upstream import parsing
 from portal.upstream.base import (
     AvailableNumber,
@@ -27,6 +38,7 @@ from portal.upstream.base import (
     OwnedNumber,
     ProviderAdapter,
     SearchQuery,
+    offer_matches,
 )
 from portal.upstream.capabilities import Capability
 from portal.upstream.errors import (
@@ -107,6 +119,9 @@ class RavanAdapter(ProviderAdapter):
     )
     # ravan.md §2.6: managed numbers renew every 28 days (13 times a year), not monthly.
     rental_period_days = 28
+    # §2.1: the list's `created_at` is when Ravan created the record; the purchase's own
+    # time (from the buy answer, or the portal's order) is the purchase date.
+    listing_fills_only = frozenset({"purchased_at"})
     error_table = {
         (None, "UNAUTHENTICATED"): AuthenticationFailed,
         (None, "FORBIDDEN"): AuthenticationFailed,
@@ -171,9 +186,11 @@ class RavanAdapter(ProviderAdapter):
     def search_available(self, query: SearchQuery) -> list[AvailableNumber]:
         country = query.country.strip().upper()
         region, area_code = _region_or_area_code(query.area)
-        # Ravan filters by region only (§2.3); an area code and the digits a number contains
-        # are matched here, within the largest page Ravan gives.
-        narrows_locally = bool(area_code or query.contains)
+        # Ravan filters by region only (§2.3); the type, an area code, the digits a number
+        # contains and capabilities are matched here, within the largest page Ravan gives.
+        narrows_locally = bool(
+            area_code or query.contains or query.number_type or query.capabilities
+        )
         page_size = MAX_PAGE_SIZE if narrows_locally else min(max(query.limit, 1), MAX_PAGE_SIZE)
         params: dict[str, Any] = {"page_size": page_size}
         if region:
@@ -185,11 +202,7 @@ class RavanAdapter(ProviderAdapter):
             self._available(item, f"data[{index}]", country, region)
             for index, item in enumerate(self._data_list(body))
         )
-        matching = [
-            offer
-            for offer in offers
-            if _matches(offer, area_code, query.contains, query.capabilities)
-        ]
+        matching = [offer for offer in offers if offer_matches(query, offer)]
         return matching[: max(query.limit, 0)]
 
     def purchase(
@@ -252,6 +265,7 @@ class RavanAdapter(ProviderAdapter):
             label=record.str("friendly_name", ""),
             country=record.str("iso_country", "") or country_of(number),
             region=record.str("region", ""),
+            number_type=number_type_of(number),  # Ravan states none (§3): the number's own
             capabilities=NUMBER_CAPABILITIES,
             # ravan.md §3.1: `price` is charged per 28-day renewal, the portal's "monthly" fee.
             monthly_fee=record.money("price", required=False),
@@ -274,6 +288,7 @@ class RavanAdapter(ProviderAdapter):
             currency=CURRENCY,
             country=offer.str(spelled["iso_country"], "") or country,
             region=offer.str("region", "") or region,
+            number_type=number_type_of(number),  # Ravan states none (§2.3): the number's own
             capabilities=NUMBER_CAPABILITIES,
             monthly_fee=quote["price"],
             quote=quote,
@@ -362,17 +377,6 @@ def _spelling(reader: Reader, names: tuple[str, ...]) -> str:
 def _region_or_area_code(area: str) -> tuple[str, str]:
     area = area.strip()
     return ("", area) if area.isdigit() else (area, "")
-
-
-def _matches(
-    offer: AvailableNumber, area_code: str, contains: str, capabilities: frozenset[str]
-) -> bool:
-    national = str(phonenumbers.parse(offer.number).national_number)
-    return (
-        national.startswith(area_code)
-        and contains in offer.number
-        and capabilities <= offer.capabilities
-    )
 
 
 def _segment(value: str, safe: str = "") -> str:

@@ -9,6 +9,17 @@ Declared and documented: list, get (used by a third-party client), purchase, rel
 Declared but [INFERRED], unverified against the real service: inventory search (§2.3) and
 balance (§2.7). Not offered upstream: labels (the number object has none, §2.5), transactions
 (no ledger endpoint, §2.8: the portal estimates rental), service plans.
+
+What each endpoint states of an owned number, and which wins where two do (numbers.fees,
+numbers.services.synced_values: a field an answer leaves out never erases a known value).
+The list (§2.1), the number GET (§2.2) and the purchase answer (seed 004) are one object:
+
+| field | list / get / purchase | offer §2.3 | precedence |
+|---|---|---|---|
+| status, country, region, type, capabilities | yes | yes | listing |
+| setup fee, monthly fee, currency | yes | yes | listing |
+| purchased_at | `created_at` | — | listing |
+| released_at | yes | — | listing |
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from portal.upstream.base import (
     OwnedNumber,
     ProviderAdapter,
     SearchQuery,
+    offer_matches,
 )
 from portal.upstream.capabilities import Capability
 from portal.upstream.errors import (
@@ -37,7 +49,6 @@ from portal.upstream.errors import (
     InvalidRequest,
     NotFound,
     NumberUnavailable,
-    PriceChanged,
     RateLimited,
     RegionNotAllowed,
     UnexpectedResponse,
@@ -92,7 +103,6 @@ class TryVoxAdapter(ProviderAdapter):
         (None, "INSUFFICIENT_BALANCE"): InsufficientFunds,
         # [INFERRED] codes the sandbox uses where TryVox publishes none.
         (None, "REGION_NOT_ALLOWED"): RegionNotAllowed,
-        (None, "PRICE_CHANGED"): PriceChanged,
         (None, "CONFLICT"): InvalidRequest,  # release of a pending/suspended number (§2.6)
     }
 
@@ -118,14 +128,15 @@ class TryVoxAdapter(ProviderAdapter):
 
     def search_available(self, query: SearchQuery) -> list[AvailableNumber]:
         """Inventory search ([INFERRED] endpoint, tryvox.md §2.3). TryVox filters by
-        region name but not by area code or capabilities: those are checked here."""
+        type, region name and digits but not by area code or capabilities, and its
+        filters are unverified: the whole query is checked here too."""
         found: list[AvailableNumber] = []
         if query.limit < 1:
             return found
-        params, prefix = self._inventory_params(query)
+        params = self._inventory_params(query)
         for item in self._pages(self._account_path("inventory/numbers"), params):
             offer = self._available(item)
-            if offer.number.startswith(prefix) and query.capabilities <= offer.capabilities:
+            if offer_matches(query, offer):
                 found.append(offer)
                 if len(found) >= query.limit:
                     break
@@ -134,14 +145,12 @@ class TryVoxAdapter(ProviderAdapter):
     def purchase(
         self, number: str, *, label: str = "", quote: AvailableNumber | None = None
     ) -> OwnedNumber:
-        """Seed 004: `{e164, country}`, the bare number object back (200 or 201). `label`
-        is not sent: TryVox numbers have none (the portal keeps it). With a quote, its
-        monthly fee goes along as [INFERRED] `expected_monthly_fee`, so a changed price is
-        refused upstream (409 PRICE_CHANGED) instead of bought."""
+        """Seed 004: `{e164, country}` and nothing else (a strict API refuses a field it
+        does not document), the bare number object back (200 or 201). `label` is not sent:
+        TryVox numbers have none (the portal keeps it). No price is sent either: TryVox
+        charges its current fees, which the number object it answers states."""
         e164 = _normalized(number)
-        body: dict[str, str] = {"e164": e164, "country": _country(e164, quote)}
-        if quote is not None and quote.monthly_fee is not None:
-            body["expected_monthly_fee"] = str(quote.monthly_fee)  # text: JSON has no Decimal
+        body = {"e164": e164, "country": _country(e164, quote)}
         path = self._account_path("numbers/purchase-from-inventory")
         try:
             return self._owned(self._object(self.request("POST", path, json=body)))
@@ -231,23 +240,23 @@ class TryVoxAdapter(ProviderAdapter):
         )
 
     @staticmethod
-    def _inventory_params(query: SearchQuery) -> tuple[dict[str, str], str]:
-        """The [INFERRED] §2.3 filters, and the E.164 prefix an area code stands for. An
-        area code is not a TryVox filter: its digits narrow `contains` upstream (unless the
-        caller asked for other digits) and the prefix is checked here."""
+    def _inventory_params(query: SearchQuery) -> dict[str, str]:
+        """The [INFERRED] §2.3 filters. An area code is not a TryVox filter: its digits,
+        after the country code, narrow `contains` upstream (unless the caller asked for
+        other digits) and the area itself is checked on each offer."""
         country = query.country.upper()
         params = {"country": country}
         if query.number_type:
             params["type"] = query.number_type
         if query.contains:
             params["contains"] = query.contains
-        prefix = "+"
         if query.area.isdigit():
-            prefix = f"+{phonenumbers.country_code_for_region(country)}{query.area}"
-            params.setdefault("contains", prefix[1:])
+            params.setdefault(
+                "contains", f"{phonenumbers.country_code_for_region(country)}{query.area}"
+            )
         elif query.area:
             params["region"] = query.area
-        return params, prefix
+        return params
 
 
 def _error_field(body: Any, name: str) -> Any:

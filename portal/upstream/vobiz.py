@@ -11,6 +11,18 @@ are JSON numbers, int or float, or numeric strings, and all become exact Decimal
 bodies come in several shapes (§3): the flat `{"error": "<words>", "message"}` of the number
 endpoints and the generic `{"status": "error", "error": {"code", "message"}}` envelope;
 `error_code` turns both into one code for `error_table`.
+
+What each endpoint states of an owned number, and which wins where two do (numbers.fees,
+numbers.services.synced_values: a field an answer leaves out never erases a known value).
+The list (§2.1) and the purchase answer (seed 002) carry the same PhoneNumber object:
+
+| field | list / purchase | inventory §2.3 | precedence |
+|---|---|---|---|
+| id, status (`is_blocked`), label (`tags`) | yes | — | listing |
+| country, region, capabilities | yes | yes (capabilities optional) | listing, else the offer's |
+| type | from the number | from the number | the number |
+| setup fee, monthly fee, currency | yes | yes | listing |
+| purchased_at, released_at | yes | — | listing |
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from urllib.parse import quote
 
 import phonenumbers
 
-from portal.phone import country_of
+from portal.phone import country_of, number_type_of
 from portal.upstream import parsing
 from portal.upstream.base import (
     AvailableNumber,
@@ -58,16 +70,6 @@ STATUSES = {
     "pending_release": "pending",
     "blocked": "suspended",
     "released": "released",
-}
-
-# Vobiz publishes no number type (§2.1); it follows from the number itself.
-NUMBER_TYPES = {
-    phonenumbers.PhoneNumberType.FIXED_LINE: "local",
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: "local",
-    phonenumbers.PhoneNumberType.MOBILE: "mobile",
-    phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
-    phonenumbers.PhoneNumberType.UAN: "national",
-    phonenumbers.PhoneNumberType.SHARED_COST: "national",
 }
 
 # §2.1: `capabilities` is an object of booleans with these keys.
@@ -178,14 +180,17 @@ class VobizAdapter(ProviderAdapter):
         raise NotFound(f"{number} is not on this Vobiz account", provider=self.name)
 
     def _owned(self, search: str | None) -> Iterator[OwnedNumber]:
-        # §2.1: a master account also sees its sub-accounts' numbers unless told otherwise;
-        # each of those belongs to the sub-account's own portal account, so they are left out.
+        # §2.1: a master account also sees its sub-accounts' numbers unless told otherwise
+        # (each belongs to the sub-account's own portal account). The path and
+        # include_subaccounts=false scope the listing, so every row is kept: comparing each
+        # row's owner with ours would drop them all where rows name a placeholder (the
+        # published MA_XXXXXXXX) or only the older `auth_id` (§5.3), and the account would
+        # look empty to the sync, which then releases what it holds.
         params = {"include_subaccounts": "false"}
         if search:
             params["search"] = search
         for item in self._pages(self._path("numbers"), params, "numbers"):
-            if self._owner(item) in (None, self.account.upstream_account_id):
-                yield self._owned_number(item)
+            yield self._owned_number(item)
 
     def _pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[Reader]:
         """Every item of a page/per_page listing (§2.1, §2.3), one page in memory at a time.
@@ -209,11 +214,6 @@ class VobizAdapter(ProviderAdapter):
                 return
             page += 1
 
-    def _owner(self, item: Reader) -> str | None:
-        # §5.3: the owner is `account_id`, or `auth_id` in older documents.
-        owner = item.raw("account_id") or item.raw("auth_id")
-        return owner if isinstance(owner, str) and owner else None
-
     def _owned_number(self, item: Reader) -> OwnedNumber:
         status = item.str("status")
         if status not in STATUSES:
@@ -231,7 +231,7 @@ class VobizAdapter(ProviderAdapter):
             label=self._label(item),
             country=item.str("country", "") or country_of(number),
             region=item.str("region", ""),
-            number_type=self._number_type(number),
+            number_type=number_type_of(number),  # Vobiz states none (§2.1)
             capabilities=self._capabilities(item),
             setup_fee=item.money("setup_fee", required=False),
             monthly_fee=item.money("monthly_fee", required=False),
@@ -249,11 +249,6 @@ class VobizAdapter(ProviderAdapter):
                 excerpt=parsing.excerpt(tags),
             )
         return ", ".join(tag for tag in tags if tag)
-
-    @staticmethod
-    def _number_type(number: str) -> str:
-        kind = phonenumbers.number_type(phonenumbers.parse(number))
-        return NUMBER_TYPES.get(kind, "unknown")
 
     @staticmethod
     def _capabilities(item: Reader) -> frozenset[str]:
@@ -316,7 +311,7 @@ class VobizAdapter(ProviderAdapter):
             currency=item.currency("currency"),
             country=item.str("country", "") or country_of(number),
             region=item.str("region", ""),
-            number_type=self._number_type(number),
+            number_type=number_type_of(number),
             capabilities=self._capabilities(item),
             setup_fee=item.money("setup_fee", required=False),
             monthly_fee=item.money("monthly_fee", required=False),

@@ -415,6 +415,80 @@ def test_server_errors_are_upstream_unavailable(audian, status):
     assert failed.value.status == int(status)
 
 
+def answering(status: str, content_type: str, body: str):
+    """A server in front of Audian (a gateway, a proxy, a new version of the API) that
+    answers every request with `body`, not in any envelope Audian documents."""
+
+    def application(environ, start_response):
+        start_response(status, [("Content-Type", content_type)])
+        return [body.encode()]
+
+    return application
+
+
+SECRET = "key-0a1b2c3d4e5f"
+NGINX_404 = (
+    "<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1>"
+    "</center><hr><center>nginx</center></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "error", "message"),
+    [
+        ("404 Not Found", "text/html", NGINX_404, NotFound, "Audian answered 404 Not Found"),
+        (
+            "503 Service Unavailable",
+            "text/html",
+            "<html><body><p>Down for maintenance &amp; back at 14:00 UTC.</p></body></html>",
+            UpstreamUnavailable,
+            "Audian answered 503 Service Unavailable: Down for maintenance & back at 14:00 UTC.",
+        ),
+        (
+            "502 Bad Gateway",
+            "text/plain",
+            "upstream connect error or disconnect/reset before headers",
+            UpstreamUnavailable,
+            "Audian answered 502 Bad Gateway: "
+            "upstream connect error or disconnect/reset before headers",
+        ),
+        (
+            "404 Not Found",
+            "application/json",
+            '{"message": "Route GET /v2/numbers not found"}',
+            NotFound,
+            "Audian answered 404 Not Found: Route GET /v2/numbers not found",
+        ),
+        (
+            "400 Bad Request",
+            "application/json",
+            '{"error": "limit must be at most 100"}',
+            InvalidRequest,
+            "Audian answered 400 Bad Request: limit must be at most 100",
+        ),
+        (
+            "401 Unauthorized",
+            "application/json",
+            f'{{"message": "API key {SECRET} is not valid"}}',
+            AuthenticationFailed,
+            "Audian answered 401 Unauthorized: API key [redacted] is not valid",
+        ),
+    ],
+    ids=["html-page", "html-text", "plain-text", "json-message", "json-error-text", "json-key"],
+)
+def test_an_error_without_the_documented_envelope_says_what_happened(
+    status, content_type, body, error, message
+):
+    with (
+        SandboxThread(answering(status, content_type, body)) as url,
+        AudianAdapter(AccountConfig(f"{url}/v2", "acct", SECRET)) as adapter,
+        pytest.raises(error) as failed,
+    ):
+        list(adapter.iter_owned_numbers())
+    assert failed.value.message == message
+    assert SECRET not in str(failed.value)
+
+
 def test_a_dropped_purchase_is_ambiguous_and_applied_once(sandbox, audian):
     account = sandbox.account(SLUG)
     number = for_sale(sandbox)

@@ -24,7 +24,9 @@ from portal.upstream.errors import (
 )
 
 ACCOUNT_ID = "4f3c9a1e2b7d4c6f8e0a1b2c3d4e5f60"
-CONFIG = AccountConfig("https://api.audian.com:8443/v2", ACCOUNT_ID, "YOUR_API_KEY")
+# Our own (real-looking) key, never the seed's placeholder YOUR_API_KEY.
+API_KEY = "ak_live_9Tq4Wm2Xv7Lp3Rz8"
+CONFIG = AccountConfig("https://api.audian.com:8443/v2", ACCOUNT_ID, API_KEY)
 ACCOUNT = f"/v2/accounts/{ACCOUNT_ID}"
 
 # SEED-000, "Purchase a Phone Number", response.
@@ -167,7 +169,7 @@ def test_seed_purchase_response_parses_with_the_exact_monthly_cost():
     )
     assert str(owned.monthly_fee) == "0.99"
     (request,) = seen
-    assert request.headers["X-Auth-Token"] == "YOUR_API_KEY"
+    assert request.headers["X-Auth-Token"] == API_KEY
     assert request.headers["Content-Type"] == "application/json"
     assert json.loads(request.content) == {
         "number": "+14155551234",
@@ -398,7 +400,7 @@ def test_a_wrong_shape_is_an_unexpected_response_naming_the_field(change, field)
     adapter = adapter_answering({("POST", "/v2/numbers/purchase"): (200, json.dumps(body))})
     with pytest.raises(UnexpectedResponse, match=field) as raised:
         adapter.purchase("+14155551234")
-    assert "YOUR_API_KEY" not in raised.value.excerpt
+    assert API_KEY not in raised.value.excerpt
 
 
 def test_a_list_without_total_is_an_unexpected_response():

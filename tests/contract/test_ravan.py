@@ -260,6 +260,18 @@ def test_search_narrows_by_the_digits_a_number_contains(ravan):
     assert all(digits in offer.number for offer in offers)
 
 
+def test_numbers_and_offers_carry_the_type_their_number_has(ravan):
+    # Ravan states no type (§2.3, §3): US numbers outside the toll-free codes are local,
+    # so a type filter Ravan cannot apply is applied here.
+    owned = list(ravan.iter_owned_numbers())
+    offers = ravan.search_available(SearchQuery(country="US", limit=50))
+    assert owned and offers
+    assert {n.number_type for n in owned if n.number.startswith("+1")} == {"local"}
+    assert {offer.number_type for offer in offers} == {"local"}
+    assert ravan.search_available(SearchQuery(country="US", number_type="local")) == offers[:20]
+    assert ravan.search_available(SearchQuery(country="US", number_type="toll_free")) == []
+
+
 def test_search_for_sms_finds_nothing_on_voice_numbers(ravan):
     assert ravan.search_available(SearchQuery(country="US", capabilities=frozenset({"sms"}))) == []
 

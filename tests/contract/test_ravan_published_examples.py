@@ -24,7 +24,8 @@ from portal.upstream.errors import (
 from portal.upstream.ravan import RavanAdapter
 
 BASE_URL = "https://api.ravan.ai/api/v1"
-ORG_ID = "019c0a11-2b3c-7d4e-8f90-a1b2c3d4e5f6"
+# Our own organisation, not the published profile's example id (019c0a11-…).
+ORG_ID = "01a7d3e2-5c4b-7f19-9e28-6b0d4c8a1f37"
 API_KEY = "ravan_test_0123456789abcdef0123456789abcdef"
 
 # ravan.md §2.1 [DOCS-SRC list-purchased-numbers]
@@ -118,6 +119,7 @@ def test_the_published_number_object_parses():
         label="Sales Line",
         country="US",
         region="TX",
+        number_type="local",  # Ravan states no type: +1 361 is a local area code
         capabilities=frozenset({"voice"}),
         monthly_fee=Decimal("1.15"),
         purchased_at=datetime(2026, 3, 15, 9, tzinfo=UTC),
@@ -156,7 +158,7 @@ def test_the_published_available_numbers_parse_in_both_spellings(body):
         "TX",
         "USD",
     )
-    assert offer.monthly_fee == Decimal("1.15")
+    assert (offer.monthly_fee, offer.number_type) == (Decimal("1.15"), "local")
     assert offer.quote == {
         "price": Decimal("1.15"),
         "per_minute_price_inbound": Decimal("0.0085"),

@@ -24,7 +24,6 @@ from portal.upstream.errors import (
     NotFound,
     NotSupported,
     NumberUnavailable,
-    PriceChanged,
     RateLimited,
     RegionNotAllowed,
     UnexpectedResponse,
@@ -299,13 +298,14 @@ def test_a_country_that_is_not_the_numbers(sandbox, adapter):
         adapter.purchase(quote.number, quote=replace(quote, country="IN"))
 
 
-def test_a_changed_price_is_refused(sandbox, adapter, account):
+def test_a_changed_price_is_bought_at_the_fee_tryvox_states(sandbox, adapter, account):
+    # Seed 004 takes no price to hold: TryVox charges its current fee, and the number
+    # bought carries that fee, not the one the search quoted.
     quote = adapter.search_available(SearchQuery(country="US", number_type="local"))[0]
     sandbox.state.data["inventory"][SLUG][quote.number]["monthly_fee"] = "1.5000"
-    with pytest.raises(PriceChanged) as refused:
-        adapter.purchase(quote.number, quote=quote)
-    assert "1.5" in refused.value.message
-    assert sandbox.state.purchase_count(account) == 0
+    bought = adapter.purchase(quote.number, quote=quote)
+    assert (quote.monthly_fee, bought.monthly_fee) == (Decimal("1.25"), Decimal("1.50"))
+    assert sandbox.state.purchase_count(account) == 1
 
 
 def test_a_dropped_purchase_is_ambiguous_and_applied_once(sandbox, adapter, account):
@@ -489,8 +489,15 @@ def test_purchase_body_errors_are_documented(raw, sandbox):
         {"field": "e164", "reason": "must be E.164 format"},
         {"field": "country", "reason": "must be an ISO 3166-1 alpha-2 code"},
     ]
-    sandbox.state.set_balance(sandbox.account(SLUG), "1.10")
     number = offer(sandbox, country="IN")["e164"]
+    # A field seed 004 does not document is refused, as a strict API refuses it.
+    extra = {"e164": number, "country": "IN", "expected_monthly_fee": "2.50"}
+    unknown = raw.post("/numbers/purchase-from-inventory", json=extra)
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["details"] == [
+        {"field": "expected_monthly_fee", "reason": "is not a field of this request"}
+    ]
+    sandbox.state.set_balance(sandbox.account(SLUG), "1.10")
     poor = raw.post("/numbers/purchase-from-inventory", json={"e164": number, "country": "IN"})
     assert poor.status_code == 402
     assert poor.json()["error"]["details"] == [

@@ -23,7 +23,9 @@ from portal.upstream.errors import (
 from portal.upstream.tryvox import TryVoxAdapter
 
 SECRET = "tvx_sk_live_4f9c2e7a1b"
-ROOT = "/v1/account/acc_123abc"
+# Our own (real-looking) account, never the documented example acc_123abc.
+ACCOUNT_ID = "acc_7Hq2LmX9"
+ROOT = f"/v1/account/{ACCOUNT_ID}"
 
 # tryvox.md §2.1 (docs.tryvox.io/numbers/list), including its inconsistent `count`.
 LIST_EXAMPLE = """{"data": [
@@ -122,7 +124,7 @@ class Upstream:
         return httpx.Response(status, content=text.encode(), headers=JSON)
 
     def adapter(self) -> TryVoxAdapter:
-        config = AccountConfig("https://api.tryvox.io/v1", "acc_123abc", SECRET)
+        config = AccountConfig("https://api.tryvox.io/v1", ACCOUNT_ID, SECRET)
         return TryVoxAdapter(config, transport=httpx.MockTransport(self))
 
 
@@ -177,17 +179,16 @@ def test_seed_purchase_example_and_request():
         assert sent.headers["Content-Type"] == "application/json"
 
 
-def test_a_quoted_purchase_sends_the_expected_fee():
+def test_a_quoted_purchase_sends_only_the_documented_fields():
+    # Seed 004 documents `e164` and `country` only: a strict API refuses anything else.
     upstream = Upstream(
         {("POST", f"{ROOT}/numbers/purchase-from-inventory"): (200, PURCHASE_EXAMPLE)}
     )
-    quote = AvailableNumber("+919876543210", "USD", country="IN", monthly_fee=Decimal("2.50"))
-    upstream.adapter().purchase("+919876543210", quote=quote)
-    assert json.loads(upstream.requests[0].content) == {
-        "e164": "+919876543210",
-        "country": "IN",
-        "expected_monthly_fee": "2.50",
-    }
+    quote = AvailableNumber(
+        "+919876543210", "USD", country="IN", setup_fee=Decimal(0), monthly_fee=Decimal("2.50")
+    )
+    upstream.adapter().purchase("+919876543210", label="Sales", quote=quote)
+    assert json.loads(upstream.requests[0].content) == {"e164": "+919876543210", "country": "IN"}
 
 
 def test_inventory_example():

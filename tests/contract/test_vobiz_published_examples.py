@@ -6,12 +6,16 @@ all."""
 # ruff: noqa: E501
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
+from django.utils import timezone
 
+from numbers.models import PhoneNumber
+from portal.models import SyncRun
+from portal.sync import sync_account
 from portal.upstream.base import AccountConfig, OwnedNumber, SearchQuery
 from portal.upstream.errors import (
     AuthenticationFailed,
@@ -21,8 +25,11 @@ from portal.upstream.errors import (
     UpstreamUnavailable,
 )
 from portal.upstream.vobiz import VobizAdapter
+from tests.factories import PhoneNumberFactory, ProviderAccountFactory, ProviderFactory
 
-AUTH_ID = "MA_XXXXXXXX"
+# A real-looking account of our own, never the examples' placeholder owner (MA_XXXXXXXX): a
+# client that takes the placeholder for its own id hides any per-row owner comparison.
+AUTH_ID = "MA_K7Q2M9ZP"
 TOKEN = "published-example-token"
 
 # vobiz.md §2.1 [DOCS, SDK]
@@ -215,7 +222,7 @@ def test_the_published_owned_number():
     )
     [request] = upstream.requests
     assert request.method == "GET"
-    assert request.url.path == "/api/v1/Account/MA_XXXXXXXX/numbers"
+    assert request.url.path == f"/api/v1/Account/{AUTH_ID}/numbers"
     assert dict(request.url.params) == {
         "include_subaccounts": "false",
         "page": "1",
@@ -224,15 +231,47 @@ def test_the_published_owned_number():
     assert (request.headers["X-Auth-ID"], request.headers["X-Auth-Token"]) == (AUTH_ID, TOKEN)
 
 
-def test_the_older_owner_field_and_a_sub_accounts_number():
+def test_every_row_is_kept_whatever_owner_it_names():
+    """§2.1: the request is scoped to the account by its path and include_subaccounts=false,
+    so a row's owner is not compared with ours: the published example names the
+    placeholder MA_XXXXXXXX, older documents name it in `auth_id` (§5.3)."""
     older = edited(
-        edited(OWNED_LIST, ("items", 0, "account_id"), ...), ("items", 0, "auth_id"), AUTH_ID
+        edited(OWNED_LIST, ("items", 0, "account_id"), ...), ("items", 0, "auth_id"), "MA_XXXXXXXX"
     )
-    sub_account = edited(OWNED_LIST, ("items", 0, "account_id"), "SA_YYYYYYYY")
-    upstream = Upstream((200, older))
-    assert [n.number for n in upstream.adapter().iter_owned_numbers()] == ["+919876543210"]
-    # §2.1: a master account may be shown its sub-accounts' numbers; those are theirs.
-    assert list(Upstream((200, sub_account)).adapter().iter_owned_numbers()) == []
+    another = edited(OWNED_LIST, ("items", 0, "account_id"), "SA_YYYYYYYY")
+    for body in (OWNED_LIST, older, another):
+        numbers = [n.number for n in Upstream((200, body)).adapter().iter_owned_numbers()]
+        assert numbers == ["+919876543210"]
+
+
+@pytest.mark.django_db
+def test_a_sync_of_the_published_list_keeps_its_numbers_and_releases_none():
+    """A real account fed the published list (owner MA_XXXXXXXX) keeps its number, and the
+    next sync does not release it, nor one bought minutes before."""
+    provider = ProviderFactory(slug="vobiz")
+    account = ProviderAccountFactory(
+        provider=provider,
+        upstream_account_id=AUTH_ID,
+        base_url="https://api.vobiz.ai/api/v1",
+        currency="INR",
+    )
+    bought = PhoneNumberFactory(
+        account=account,
+        number="+919876543210",
+        currency="INR",
+        purchased_at=timezone.now() - timedelta(minutes=5),
+    )
+    PhoneNumber.objects.filter(pk=bought.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=5)
+    )
+    for _ in range(2):
+        transport = httpx.MockTransport(Upstream((200, OWNED_LIST)))
+        run = sync_account(account, SyncRun.Kind.NUMBERS, transport=transport)
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert (run.rows_fetched, run.rows_released) == (1, 0)
+    bought.refresh_from_db()
+    assert bought.status == PhoneNumber.Status.ACTIVE
+    assert bought.upstream_id == "aabbccdd-1234-5678-90ab-cdef12345678"
 
 
 @pytest.mark.parametrize(
@@ -311,7 +350,7 @@ def test_the_published_inventory_number():
     assert (offer.setup_fee, offer.monthly_fee) == (Decimal("0.0"), Decimal("1.0"))
     assert offer.capabilities == frozenset()  # the published item has none
     [request] = upstream.requests
-    assert request.url.path == "/api/v1/Account/MA_XXXXXXXX/inventory/numbers"
+    assert request.url.path == f"/api/v1/Account/{AUTH_ID}/inventory/numbers"
     assert request.url.params["country"] == "US"
     assert request.url.params["search"] == "+1415"
 
@@ -327,7 +366,7 @@ def test_the_published_purchase_responses(published):
     assert number.region == expected["region"]
     [request] = upstream.requests
     assert request.method == "POST"
-    assert request.url.path == "/api/v1/Account/MA_XXXXXXXX/numbers/purchase-from-inventory"
+    assert request.url.path == f"/api/v1/Account/{AUTH_ID}/numbers/purchase-from-inventory"
     assert json.loads(request.content) == {"e164": "+919876543210"}
 
 
@@ -377,7 +416,7 @@ def test_every_published_release_answer_is_a_release(status, body):
     assert upstream.adapter().release(owned()) is None
     [request] = upstream.requests
     assert request.method == "DELETE"
-    assert request.url.raw_path == b"/api/v1/Account/MA_XXXXXXXX/numbers/%2B919876543210"
+    assert request.url.raw_path == f"/api/v1/Account/{AUTH_ID}/numbers/%2B919876543210".encode()
 
 
 def test_releasing_a_number_of_another_account():
@@ -396,7 +435,7 @@ def test_the_published_balance():
         "INR",
         Decimal("1000"),
     )
-    assert upstream.requests[0].url.path == "/api/v1/Account/MA_XXXXXXXX/balance/INR"
+    assert upstream.requests[0].url.path == f"/api/v1/Account/{AUTH_ID}/balance/INR"
 
 
 def test_a_legacy_balance_as_a_decimal_string():

@@ -61,13 +61,13 @@ def assert_equal_to_upstream(world: World, slug: str):
     )
     with adapter_class(slug)(world.config(slug)) as adapter:
         listed = {record.number: record for record in adapter.iter_owned_numbers()}
-    for number, status, upstream_label, monthly_fee in rows.filter(number__in=live).values_list(
-        "number", "status", "upstream_label", "monthly_fee"
+    for number, status, upstream_label, period_fee in rows.filter(number__in=live).values_list(
+        "number", "status", "upstream_label", "period_fee"
     ):
         record = listed[number]
         assert (status, upstream_label) == (record.status, record.label), number
-        if record.monthly_fee is not None:
-            assert monthly_fee == record.monthly_fee, number
+        if record.monthly_fee is not None:  # as stated, per the provider's rental period
+            assert period_fee == record.monthly_fee, number
     capabilities = adapter_class(slug).capabilities
     if Capability.TRANSACTIONS in capabilities:
         ledger = world.state.transactions(upstream)

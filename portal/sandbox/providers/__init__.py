@@ -12,6 +12,8 @@ from portal.sandbox.http import BadJSON, Request, Response, Router
 from portal.sandbox.state import CatalogEntry, SandboxError, SandboxState
 
 PROVIDERS: dict[str, type[SandboxProvider]] = {}
+# The router's codes for an endpoint that is not there (see `faults.NOT_OFFERED_STATUSES`).
+NOT_OFFERED_CODES = {404: "not_found", 405: "method_not_allowed", 501: "not_implemented"}
 
 
 class Reject(Exception):
@@ -42,6 +44,9 @@ class SandboxProvider:
         self.add_routes(self.router)
 
     def handle(self, request: Request) -> Response:
+        if request.not_offered:
+            code = NOT_OFFERED_CODES[request.not_offered]
+            return self.error_response(request.not_offered, code, f"{request.path} not offered")
         match = self.router.match(request.method, request.path)
         if match is None:
             return self.error_response(404, "not_found", f"no route for {request.path}")

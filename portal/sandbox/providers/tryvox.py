@@ -5,7 +5,8 @@ Documented: Bearer keys, `/v1/account/{account_id}/numbers` with the `pagination
 its preview, cooling-off and early termination fee, and the `{"error": {code, message,
 details}}` body. [INFERRED] (no public page, served so the portal has a complete API): get one
 number, the inventory listing, the balance, the ledger, the opt-in label PATCH, the error
-codes of 402/403/409, and `expected_monthly_fee` on purchase (a quote check).
+codes of 402/403/409, and a purchase body with any field besides `e164` and `country`
+refused with 400, as a strict API refuses what it does not document.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hmac
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from portal.sandbox.http import Request, Response, Router, page_slice
 from portal.sandbox.providers import Reject, SandboxProvider
@@ -28,6 +29,8 @@ MAX_PER_PAGE = 100
 NUMBER_STATUSES = ("active", "pending", "suspended", "released")
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 COUNTRY = re.compile(r"[A-Za-z]{2}")
+# tryvox.md §2.4 (seed 004): everything a purchase body may hold.
+PURCHASE_FIELDS = ("e164", "country")
 # tryvox.md §2.6 and §5.8: $25.00 for a number held less than three months; 30 days cooling-off.
 EARLY_TERMINATION_FEE = Decimal("25.00")
 EARLY_TERMINATION_DAYS = 90
@@ -49,6 +52,7 @@ FAULT_CODES = {
 ROUTER_CODES = {
     "not_found": "NOT_FOUND",
     "method_not_allowed": "METHOD_NOT_ALLOWED",
+    "not_implemented": "NOT_IMPLEMENTED",
     "invalid_json": "VALIDATION_FAILED",
     "invalid_request": "VALIDATION_FAILED",
 }
@@ -74,7 +78,6 @@ REFUSALS = {
     SandboxError.NUMBER_UNAVAILABLE: (409, "NUMBER_UNAVAILABLE"),
     SandboxError.INSUFFICIENT_FUNDS: (402, "INSUFFICIENT_BALANCE"),
     SandboxError.REGION_NOT_ALLOWED: (403, "REGION_NOT_ALLOWED"),
-    SandboxError.PRICE_MISMATCH: (409, "PRICE_CHANGED"),
 }
 # The message and `details` of the refusals whose example bodies tryvox.md §2.4 gives.
 REFUSAL_TEXT = {
@@ -86,15 +89,6 @@ REFUSAL_TEXT = {
                 "field": "balance",
                 "reason": f"required {_amount(error.details['charge'])} {CURRENCY}, "
                 f"available {_amount(error.details['balance'])} {CURRENCY}",
-            }
-        ],
-    ),
-    SandboxError.PRICE_MISMATCH: lambda error: (
-        error.message,
-        [
-            {
-                "field": "expected_monthly_fee",
-                "reason": f"current monthly_fee is {_amount(error.details['current'])} {CURRENCY}",
             }
         ],
     ),
@@ -261,17 +255,16 @@ class TryVoxSandbox(SandboxProvider):
             problems.append({"field": "e164", "reason": "must be E.164 format"})
         if not isinstance(country, str) or not COUNTRY.fullmatch(country):
             problems.append({"field": "country", "reason": "must be an ISO 3166-1 alpha-2 code"})
-        try:
-            expected = _optional_amount(body.get("expected_monthly_fee"))
-        except ValueError:
-            expected = None
-            problems.append({"field": "expected_monthly_fee", "reason": "must be an amount"})
+        problems += [
+            {"field": field, "reason": "is not a field of this request"}
+            for field in body
+            if field not in PURCHASE_FIELDS
+        ]
         if problems:
             raise Reject(self._validation_failed(problems))
         self._end_cooling_off()
-        record = self.state.buy(
-            account, e164, country=country.upper(), expected_monthly_fee=expected
-        )
+        # No price is held: TryVox charges the number's current fees (seed 004).
+        record = self.state.buy(account, e164, country=country.upper())
         # tryvox.md §2.4: the bare number object, always active, routing cleared.
         return Response(200, _number(record))
 
@@ -522,22 +515,6 @@ def _amount(value) -> Decimal:
     amount = Decimal(value)
     cents = amount.quantize(Decimal("0.01"))
     return cents if cents == amount else amount.normalize()
-
-
-def _optional_amount(value) -> Decimal | None:
-    """An optional amount from a request body (JSON number or numeric text); None when
-    absent; ValueError when it is not an amount."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise ValueError(f"{value!r} is not an amount")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation as exc:
-        raise ValueError(f"{value!r} is not an amount") from exc
-    if not amount.is_finite():
-        raise ValueError(f"{value!r} is not an amount")
-    return amount
 
 
 def _timestamp(value: str | None) -> str | None:
