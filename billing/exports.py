@@ -3,7 +3,8 @@ row, so an export of a million rows never holds them all in memory.
 
 Cells are plain values a spreadsheet computes with: the amount as a signed decimal (a
 debit is negative) beside its currency, the date in the portal's time zone. Text from
-upstreams and staff that a spreadsheet would run as a formula is neutralised.
+upstreams and staff that a spreadsheet would run as a formula is neutralised: quoted in
+the CSV, a text cell in the XLSX (portal.spreadsheets).
 """
 
 import csv
@@ -18,7 +19,8 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from billing.models import Transaction
-from portal.spreadsheets import neutralise_formula
+from portal.money import shown_amount
+from portal.spreadsheets import neutralise_formula, xlsx_cells
 
 CHUNK_SIZE = 2000
 # The CSV goes out in pieces of about this many characters: few enough writes for a
@@ -48,8 +50,7 @@ WIDTHS = (18, 10, 22, 10, 10, 40, 15, 20, 12, 8, 24)
 def signed_amount(amount: Decimal, is_debit: bool) -> Decimal:
     """The amount as the `money` filter shows it (25.0000 → 25.00, 0.0085 stays), negative
     for money leaving the account, without a thousands separator or currency."""
-    cents = amount.quantize(Decimal("0.01"))
-    shown = cents if amount == cents else amount
+    shown = shown_amount(amount)
     return -shown if is_debit and shown else shown
 
 
@@ -71,8 +72,8 @@ def header() -> list[str]:
 
 def export_rows(transactions: QuerySet[Transaction]) -> Iterator[list]:
     """Each transaction, in the queryset's order, as a list of cell values (dates as local
-    times without a zone, amounts as signed Decimals). Reads the rows in chunks, as plain
-    tuples rather than model instances."""
+    times without a zone, amounts as signed Decimals, text as it is). Reads the rows in
+    chunks, as plain tuples rather than model instances."""
     zone = timezone.get_current_timezone()
     kinds = dict(Transaction.Kind.choices)
     debit_kinds = set(Transaction.DEBIT_KINDS)
@@ -90,7 +91,7 @@ def export_rows(transactions: QuerySet[Transaction]) -> Iterator[list]:
         currency,
         upstream_id,
     ) in rows:
-        cells = [
+        yield [
             timezone.localtime(occurred_at, zone).replace(tzinfo=None, microsecond=0),
             provider,
             account,
@@ -103,10 +104,10 @@ def export_rows(transactions: QuerySet[Transaction]) -> Iterator[list]:
             currency,
             upstream_id,
         ]
-        yield [neutralise_formula(cell) for cell in cells]
 
 
 def _csv_text(cell) -> str:
+    cell = neutralise_formula(cell)
     if isinstance(cell, Decimal):
         return f"{cell:f}"  # never an exponent (0E-4)
     if hasattr(cell, "isoformat"):
@@ -157,7 +158,7 @@ def xlsx_file(rows: Iterable[list]):
     for row in rows:
         if used == SHEET_ROWS:
             sheet, used = _new_sheet(workbook), 1
-        sheet.append(row)
+        sheet.append(xlsx_cells(sheet, row))
         used += 1
     # Not a `with` block: the response streams the file, then closes (and so deletes) it.
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115

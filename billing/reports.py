@@ -12,7 +12,7 @@ like the others and reported separately, so every page can say which figures are
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
@@ -167,8 +167,19 @@ CHART_GROUPS = 6  # the biggest groups get a colour each; the rest share one
 class MonthSpend:
     month: date
     spend: Amount
-    change: Decimal  # from the month before
-    change_percent: Decimal | None  # None when the month before had no spend
+    # From the month before; for the month under way, from the same days of the month
+    # before (1 November to `compared_until`, against 1 December to now).
+    change: Decimal
+    change_percent: Decimal | None  # None when what it is compared with had no spend
+    compared_until: datetime | None = None  # set for the month under way only
+
+    @property
+    def compared_through(self) -> date | None:
+        """The last day of the month before that the month under way is compared with."""
+        if self.compared_until is None:
+            return None
+        last = timezone.localdate(self.compared_until - timedelta(microseconds=1), report_zone())
+        return max(last, add_months(self.month, -1))
 
 
 @dataclass
@@ -230,58 +241,104 @@ class SpendReport:
     currencies: list[CurrencySpend] = field(default_factory=list)
 
 
-def spend_by_month(period: MonthRange, breakdown: str = Breakdown.PROVIDER) -> SpendReport:
+def spend_by_month(
+    period: MonthRange, breakdown: str = Breakdown.PROVIDER, *, now: datetime | None = None
+) -> SpendReport:
     """Charges (debit, recurring and usage; credits are money in, not spend) per month of
     `period`, per currency, broken down by provider, account or number label, with each
-    month's change from the month before. One grouped query, whatever the data size (and a
-    look-up of the accounts' names for a breakdown by provider or account): every total is
-    the exact sum of the cells it covers."""
+    month's change from the month before. A month under way at `now` is compared with the
+    same days of the month before, never with the whole of it. One grouped query, whatever
+    the data size (and a look-up of the accounts' names for a breakdown by provider or
+    account): every total is the exact sum of the cells it covers."""
     breakdown = Breakdown(breakdown)
+    # To the minute: the query, and so the cached result, stays the same for a minute.
+    now = (now or timezone.now()).replace(second=0, microsecond=0)
     # One month earlier too, so the first month of the period has a change as well.
     months = [add_months(period.first, -1), *period.months]
+    compared_until = _same_time_a_month_before(now) if period.last == this_month(now) else None
+    sums = _sum_per_month(months)
+    if compared_until is not None:
+        sums[SO_FAR_BEFORE] = money_sum(
+            "amount",
+            filter=Q(occurred_at__gte=local_midnight(months[-2]), occurred_at__lt=compared_until),
+        )
     rows = cached_rows(
         _charges()
         .filter(occurred_at__gte=local_midnight(months[0]), occurred_at__lt=period.ends_before)
         .values("currency", "is_estimate", group_key=_GROUP_KEYS[breakdown])
-        .annotate(
-            in_period=Count("pk", filter=Q(occurred_at__gte=period.starts_at)),
-            **_sum_per_month(months),
-        )
+        .annotate(in_period=Count("pk", filter=Q(occurred_at__gte=period.starts_at)), **sums)
         .order_by()
     )
     describe = _group_describer(breakdown, {row["group_key"] for row in rows})
     month_totals = defaultdict(lambda: [Amount()] * len(months))
+    # What the same days of the month before came to, per currency and per group.
+    so_far_before = defaultdict(lambda: ZERO)
+    group_so_far_before = defaultdict(lambda: defaultdict(lambda: ZERO))
     # Per currency, the cells of each group, keyed by its (key, name, detail).
     empty_cells = [Amount()] * period.count
     group_cells = defaultdict(lambda: defaultdict(empty_cells.copy))
     for row in rows:
         currency, amounts = row["currency"], _month_amounts(row, months)
         month_totals[currency] = _add_amounts(month_totals[currency], amounts)
+        before = row.get(SO_FAR_BEFORE, ZERO)
+        so_far_before[currency] += before
         if row["in_period"]:  # charged only in the month before: counts for no group
             cells = group_cells[currency]
             group = describe(row["group_key"])
             cells[group] = _add_amounts(cells[group], amounts[1:])
+            group_so_far_before[currency][group] += before
 
     report = SpendReport(period, breakdown)
     for currency in sorted(group_cells):
-        groups = [_spend_group(*group, cells) for group, cells in group_cells[currency].items()]
+        groups = [
+            _spend_group(
+                *group,
+                cells,
+                before=group_so_far_before[currency][group] if compared_until else None,
+            )
+            for group, cells in group_cells[currency].items()
+        ]
         groups.sort(key=lambda g: (-g.total.amount, g.name.casefold()))
         totals = month_totals[currency]
+        spends = _month_spends(period.months, totals)
+        if compared_until is not None:
+            spends[-1] = _so_far(spends[-1], so_far_before[currency], compared_until)
         report.currencies.append(
-            CurrencySpend(
-                currency,
-                _month_spends(period.months, totals),
-                groups,
-                _sum_amounts(totals[1:]),
-                breakdown,
-            )
+            CurrencySpend(currency, spends, groups, _sum_amounts(totals[1:]), breakdown)
         )
     return report
 
 
-def _spend_group(key: str, name: str, detail: str, cells: list[Amount]) -> SpendGroup:
+SO_FAR_BEFORE = "so_far_before"
+
+
+def _same_time_a_month_before(now: datetime) -> datetime:
+    """As far into the month before as `now` is into its own month: 7 November 06:31 for 7
+    December 06:31; the end of a shorter month at most (28 February for 31 March)."""
+    current = this_month(now)
+    elapsed = now - local_midnight(current)
+    return min(local_midnight(add_months(current, -1)) + elapsed, local_midnight(current))
+
+
+def _so_far(month: MonthSpend, before: Decimal, compared_until: datetime) -> MonthSpend:
+    change = month.spend.amount - before
+    return replace(
+        month,
+        change=change,
+        change_percent=change_percent(change, before),
+        compared_until=compared_until,
+    )
+
+
+def _spend_group(
+    key: str, name: str, detail: str, cells: list[Amount], *, before: Decimal | None
+) -> SpendGroup:
+    """A group's row; `before`, for a period ending with the month under way, what the
+    group came to on the same days of the month before, its change compared with that."""
     group = SpendGroup(key, name, detail, cells, _sum_amounts(cells))
-    if len(cells) > 1:
+    if before is not None:
+        group.change = cells[-1].amount - before
+    elif len(cells) > 1:
         group.change = cells[-1].amount - cells[-2].amount
     return group
 

@@ -14,6 +14,7 @@ def cell(name, *classes):
 
 
 PER_PAGE = 50
+PER_PAGE_CHOICES = (25, 50, 100)  # the largest is the table's max_per_page
 
 
 def sorted_by(*fields):
@@ -26,6 +27,8 @@ ESTIMATED_BADGE = mark_safe('<span class="badge text-bg-warning">estimated</span
 
 
 class TransactionTable(BoundedPagination, tables.Table):
+    max_per_page = max(PER_PAGE_CHOICES)
+
     occurred_at = tables.DateTimeColumn(
         verbose_name="Date",
         format="Y-m-d H:i",

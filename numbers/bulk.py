@@ -1,8 +1,11 @@
 """Labels and tags for many numbers at once.
 
-Bulk changes are the portal's own: the `label` field and tags, never the provider's label,
-so nothing is sent upstream. Work goes in batches of a fixed number of queries, however many
-numbers match, and every number that changes gets its own audit event.
+Tags are the portal's own. A label goes to the provider too where the provider keeps labels
+(as the inline edit sends it, numbers.labels.set_label), one number at a time, for at most
+UPSTREAM_LABEL_LIMIT numbers a change; each says whether its provider took it. Beyond that,
+until bulk jobs can send more, labels change in the portal only, and the result says so.
+The portal's part goes in batches of a fixed number of queries, however many numbers match,
+and every number that changes gets its own audit event.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import groupby
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -17,11 +21,19 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from numbers.labels import set_label
 from numbers.models import PhoneNumber, Tag
+from numbers.records import provider_supports
 from numbers.services import batched
-from portal.models import AuditEvent
+from portal.models import AuditEvent, Provider
+from portal.upstream import adapter_for
+from portal.upstream.capabilities import Capability
+from portal.upstream.errors import UpstreamError
 
 BATCH_SIZE = 500
+# The most numbers one change sends labels upstream for, one request each, while the person
+# waits; beyond it labels change in the portal only (bulk jobs will send more).
+UPSTREAM_LABEL_LIMIT = 500
 TAG_NAME_MAX_LENGTH = Tag._meta.get_field("name").max_length
 MAX_TAGS_PER_CHANGE = 20
 
@@ -49,9 +61,28 @@ class BulkChange:
 
 
 @dataclass(frozen=True)
+class LabelSent:
+    """A number whose label was sent to its provider: done, or refused with the error."""
+
+    phone_number: PhoneNumber
+    error: UpstreamError | ValidationError | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
 class BulkResult:
     matched: int
     changed: int
+    sent: tuple[LabelSent, ...] = ()  # labels sent upstream, one per number, in number order
+    # Numbers at providers that keep labels whose label changed in the portal only: too many
+    # for one change (UPSTREAM_LABEL_LIMIT), until bulk jobs can send them.
+    not_sent: int = 0
+    not_sent_providers: tuple[str, ...] = ()
+    # Numbers at providers without labels the portal can set, whose label is the portal's.
+    portal_only: int = 0
 
 
 def _one_line(text: str, what: str) -> str:
@@ -79,18 +110,84 @@ def parse_tag_names(raw: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-@transaction.atomic
+def label_providers() -> list[Provider]:
+    """The providers that keep labels the portal can set (their adapters say so)."""
+    return [
+        provider
+        for provider in Provider.objects.order_by("name")
+        if provider_supports(provider, Capability.UPDATE_LABEL)
+    ]
+
+
+def labelled_upstream(numbers: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
+    """Those of `numbers` whose label a change would send to their provider: held (not
+    released) at a provider that keeps labels."""
+    return numbers.filter(provider__in=label_providers()).exclude(
+        status=PhoneNumber.Status.RELEASED
+    )
+
+
 def apply_bulk_change(numbers: QuerySet[PhoneNumber], change: BulkChange, *, actor) -> BulkResult:
-    """Apply `change` to every number in `numbers`, all or nothing. Numbers already as
-    asked are left untouched and get no audit event."""
+    """Apply `change` to every number in `numbers`. A new label goes first to the providers
+    that keep labels (up to UPSTREAM_LABEL_LIMIT numbers), each number on its own: one the
+    provider refuses keeps its label. Then the rest, all or nothing in the portal. Numbers
+    already as asked are left untouched and get no audit event."""
     ids = sorted(set(numbers.values_list("pk", flat=True)))
+    sent, not_sent, providers, portal_only = (), 0, (), 0
+    if change.label is not None:
+        portal_only = numbers.exclude(provider__in=label_providers()).count()
+        upstream = labelled_upstream(numbers)
+        if len(ids) <= UPSTREAM_LABEL_LIMIT:
+            sent = tuple(_send_labels(upstream, change.label, actor=actor))
+        else:
+            pending = upstream.exclude(label=change.label, upstream_label=change.label)
+            not_sent = pending.count()
+            providers = tuple(sorted(set(pending.values_list("provider__name", flat=True))))
+    refused = {result.phone_number.pk for result in sent if not result.done}
+    changed = _apply_in_portal(ids, change, actor=actor, keep_label=refused)
+    changed |= {result.phone_number.pk for result in sent if result.done}
+    return BulkResult(
+        matched=len(ids),
+        changed=len(changed),
+        sent=sent,
+        not_sent=not_sent,
+        not_sent_providers=providers,
+        portal_only=portal_only,
+    )
+
+
+def _send_labels(numbers: QuerySet[PhoneNumber], label: str, *, actor) -> list[LabelSent]:
+    """Set each number's label at its provider, then in the portal (set_label), through
+    one adapter per account. Numbers whose label is already `label` in both are skipped."""
+    rows = (
+        numbers.exclude(label=label, upstream_label=label)
+        .select_related("account__provider", "provider")
+        .order_by("account_id", "number")
+    )
+    sent = []
+    for _, account_numbers in groupby(rows, key=lambda number: number.account_id):
+        account_numbers = list(account_numbers)
+        with adapter_for(account_numbers[0].account) as adapter:
+            for phone_number in account_numbers:
+                try:
+                    set_label(phone_number, label, actor=actor, adapter=adapter)
+                except (UpstreamError, ValidationError) as error:
+                    sent.append(LabelSent(phone_number, error))
+                else:
+                    sent.append(LabelSent(phone_number))
+    return sorted(sent, key=lambda result: result.phone_number.number)
+
+
+@transaction.atomic
+def _apply_in_portal(ids, change: BulkChange, *, actor, keep_label=frozenset()) -> set[int]:
+    """The portal's part of `change` for the numbers `ids`, all or nothing: their tags, and
+    their label except for those in `keep_label`. Returns the ids of the numbers changed."""
     tags = _tags_for(change)
     now = timezone.now()
-    changed = sum(
-        _apply_to_batch(batch, change, tags, actor=actor, now=now)
-        for batch in batched(ids, BATCH_SIZE)
-    )
-    return BulkResult(matched=len(ids), changed=changed)
+    changed = set()
+    for batch in batched(ids, BATCH_SIZE):
+        changed |= _apply_to_batch(batch, change, tags, actor=actor, now=now, keep_label=keep_label)
+    return changed
 
 
 def _tags_for(change: BulkChange) -> dict[str, Tag]:
@@ -112,8 +209,10 @@ def _new_tag_ids(current: set[int], change: BulkChange, tags: dict[str, Tag]) ->
     return current
 
 
-def _apply_to_batch(ids, change: BulkChange, tags: dict[str, Tag], *, actor, now) -> int:
-    """Change one batch in a fixed number of queries; return how many numbers changed."""
+def _apply_to_batch(
+    ids, change: BulkChange, tags: dict[str, Tag], *, actor, now, keep_label
+) -> set[int]:
+    """Change one batch in a fixed number of queries; return the ids of those changed."""
     rows = PhoneNumber.objects.filter(pk__in=ids).values_list("pk", "number", "label")
     current_tags: dict[int, set[int]] = defaultdict(set)
     tag_names = {tag.pk: tag.name for tag in tags.values()}
@@ -127,7 +226,7 @@ def _apply_to_batch(ids, change: BulkChange, tags: dict[str, Tag], *, actor, now
     content_type = ContentType.objects.get_for_model(PhoneNumber)
     for pk, number, label in rows:
         before, after = {}, {}
-        if change.label is not None and change.label != label:
+        if change.label is not None and change.label != label and pk not in keep_label:
             before["label"], after["label"] = label, change.label
             relabelled.append(pk)
         old_tags = current_tags[pk]
@@ -163,4 +262,4 @@ def _apply_to_batch(ids, change: BulkChange, tags: dict[str, Tag], *, actor, now
         Tagging.objects.filter(phonenumber_id__in=retagged).exclude(tag_id__in=named).delete()
     Tagging.objects.bulk_create(added)
     AuditEvent.objects.bulk_create(events)
-    return len(events)
+    return {int(event.object_id) for event in events}

@@ -31,7 +31,7 @@ from django.utils import timezone
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
 from numbers.services import synced_values
 from portal.models import AuditEvent, ProviderAccount
-from portal.phone import format_international, normalize_e164
+from portal.phone import country_name, format_international, normalize_e164
 from portal.services import record_audit_event
 from portal.sync import SyncCounts
 from portal.templatetags.portal_tags import money
@@ -179,13 +179,20 @@ class Offer:
 
     @property
     def description(self) -> str:
-        """ "Local · New York, NY · US": what the provider said of the number."""
+        """ "Local · New York, NY · US": what the provider said of the number, each thing
+        once (a region of "Toll-free, US" adds nothing to "Toll-free" and "US")."""
         number_type = self.available.number_type
         kind = PhoneNumber.Type(number_type).label if number_type in PhoneNumber.Type else ""
         if number_type == PhoneNumber.Type.UNKNOWN:
             kind = ""
-        parts = (kind, self.available.region, self.available.country)
-        return " · ".join(part for part in parts if part)
+        country = self.available.country
+        said = {text.casefold() for text in (kind, country, country_name(country)) if text}
+        region = ", ".join(
+            part
+            for part in (part.strip() for part in self.available.region.split(","))
+            if part and part.casefold() not in said
+        )
+        return " · ".join(part for part in (kind, region, country) if part)
 
     @property
     def capabilities(self) -> list[str]:
@@ -228,7 +235,7 @@ def search_numbers(query: SearchQuery, sort: str = "monthly") -> SearchResults:
     """Search every searchable account at once; offers of all of them, sorted (see
     `sort_offers`), and the accounts that failed with their errors."""
     accounts = searchable_accounts()
-    answers = ask_accounts(accounts, lambda adapter: adapter.search_available(query))
+    answers = ask_accounts(accounts, lambda adapter: _search(adapter, query))
     # Every offer is held to the whole query here, whatever its upstream could filter:
     # none shown may contradict the search (a local number under "Toll-free").
     offers = [
@@ -243,6 +250,19 @@ def search_numbers(query: SearchQuery, sort: str = "monthly") -> SearchResults:
         failures=[answer for answer in answers if not answer.ok],
         searched=accounts,
     )
+
+
+def _search(adapter, query: SearchQuery) -> list[AvailableNumber]:
+    try:
+        return adapter.search_available(query)
+    except RegionNotAllowed as exc:
+        # The provider's words ("Invalid request parameters") say nothing of the country.
+        raise RegionNotAllowed(
+            f"{adapter.name} does not sell numbers in {country_name(query.country)}.",
+            provider=adapter.name,
+            status=exc.status,
+            code=exc.code,
+        ) from exc
 
 
 def sort_offers(offers: list[Offer], sort: str) -> list[Offer]:

@@ -1,9 +1,7 @@
 import re
 from datetime import datetime, time, timedelta
-from functools import cache
 
 import django_filters
-import phonenumbers
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
@@ -12,26 +10,12 @@ from django.utils.text import capfirst
 from numbers.models import PhoneNumber, Tag
 from portal.forms import DateInput, MoreFiltersMixin, style_filter_form
 from portal.models import Provider, ProviderAccount
+from portal.phone import country_choices
 
 CAPABILITY_CHOICES = [
     (name, capfirst(PhoneNumber._meta.get_field(name).verbose_name))
     for name in PhoneNumber.CAPABILITIES
 ]
-
-
-@cache
-def country_choices():
-    """Every country a phone number can belong to, by English name. Built from phonenumbers'
-    metadata rather than the table, so the form costs no query however many numbers exist."""
-    # Imported on first use: the geocoder loads its data, which costs half a second.
-    from phonenumbers.geocoder import country_name_for_number
-
-    choices = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        example = phonenumbers.example_number(region)
-        name = country_name_for_number(example, "en") if example else ""
-        choices.append((region, f"{name} ({region})" if name else region))
-    return sorted(choices, key=lambda choice: choice[1])
 
 
 def _start_of_day(day):

@@ -9,9 +9,11 @@ loses nothing. Elsewhere the label lives in the portal alone and the upstream is
 from __future__ import annotations
 
 import unicodedata
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from numbers.models import PhoneNumber
 from numbers.records import owned_record, provider_supports
@@ -53,8 +55,9 @@ def ensure_labellable(phone_number: PhoneNumber) -> None:
         raise ValidationError("This number has been released; it can no longer be labelled.")
 
 
-def set_label(phone_number: PhoneNumber, raw_label: str, *, actor) -> LabelChange:
-    """Give the number `raw_label` (cleaned by `clean_label`) and audit the change.
+def set_label(phone_number: PhoneNumber, raw_label: str, *, actor, adapter=None) -> LabelChange:
+    """Give the number `raw_label` (cleaned by `clean_label`) and audit the change;
+    `adapter`, the account's, when the caller has one open (a bulk change).
 
     Raises ValidationError for a label or number the portal refuses, and the adapter's
     UpstreamError when the provider refuses or cannot be reached; the row is then as it
@@ -62,27 +65,33 @@ def set_label(phone_number: PhoneNumber, raw_label: str, *, actor) -> LabelChang
     label = clean_label(raw_label)
     ensure_labellable(phone_number)
     at_provider = labels_stored_upstream(phone_number)
-    unchanged = label == phone_number.label and (
-        not at_provider or label == phone_number.upstream_label
-    )
-    if unchanged:
-        return LabelChange(phone_number, changed=False, at_provider=at_provider)
+    # The row is locked and read again for the whole change, upstream call included: two
+    # edits at once then run one after the other, each `before` is what the other left,
+    # and the provider ends with the label the portal shows (the last write wins).
+    with transaction.atomic():
+        current = PhoneNumber.objects.select_for_update().get(pk=phone_number.pk)
+        phone_number.label, phone_number.upstream_label = current.label, current.upstream_label
+        unchanged = label == phone_number.label and (
+            not at_provider or label == phone_number.upstream_label
+        )
+        if unchanged:
+            return LabelChange(phone_number, changed=False, at_provider=at_provider)
 
-    before = {"label": phone_number.label}
-    fields = ["label", "updated_at"]
-    if at_provider:
-        before["upstream_label"] = phone_number.upstream_label
-        with adapter_for(phone_number.account) as adapter:
-            updated = adapter.update_label(owned_record(phone_number), label)
-        phone_number.upstream_label = updated.label[:LABEL_MAX_LENGTH]
-        fields.append("upstream_label")
-    phone_number.label = label
-    phone_number.save(update_fields=fields)
-    record_audit_event(
-        actor=actor,
-        action=AuditEvent.Action.LABEL,
-        obj=phone_number,
-        before=before,
-        after={name: getattr(phone_number, name) for name in before},
-    )
+        before = {"label": phone_number.label}
+        fields = ["label", "updated_at"]
+        if at_provider:
+            before["upstream_label"] = phone_number.upstream_label
+            with nullcontext(adapter) if adapter else adapter_for(phone_number.account) as upstream:
+                updated = upstream.update_label(owned_record(phone_number), label)
+            phone_number.upstream_label = updated.label[:LABEL_MAX_LENGTH]
+            fields.append("upstream_label")
+        phone_number.label = label
+        phone_number.save(update_fields=fields)
+        record_audit_event(
+            actor=actor,
+            action=AuditEvent.Action.LABEL,
+            obj=phone_number,
+            before=before,
+            after={name: getattr(phone_number, name) for name in before},
+        )
     return LabelChange(phone_number, changed=True, at_provider=at_provider)

@@ -1,3 +1,4 @@
+import io
 from decimal import Decimal
 from html import escape
 
@@ -8,13 +9,15 @@ from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django_tables2.data import TableQuerysetData
 from django_tables2.export import TableExport
+from openpyxl import Workbook
 from tablib import Dataset
 
 from numbers.fees import UNKNOWN_FEE, fee_hint
 from numbers.models import PhoneNumber
 from numbers.selectors import with_tag_names
 from numbers.services import batched
-from portal.spreadsheets import neutralise_formula
+from portal.money import shown_amount
+from portal.spreadsheets import neutralise_formula, xlsx_cells
 from portal.tables import BoundedPagination, QuickRowsMixin
 from portal.templatetags.portal_tags import money
 
@@ -43,10 +46,7 @@ UNKNOWN_FEE_CELL = mark_safe(  # noqa: S308 - a constant
 def plain_amount(amount: Decimal | None) -> Decimal | None:
     """The amount as the `money` filter shows it (1.5000 → 1.50, 0.0085 → 0.0085), for
     exports: no thousands separator, no currency. Unknown stays None: an empty cell."""
-    if amount is None:
-        return None
-    cents = amount.quantize(Decimal("0.01"))
-    return cents if amount == cents else amount
+    return None if amount is None else shown_amount(amount)
 
 
 def page_size(requested) -> int:
@@ -314,13 +314,29 @@ class ListRows(TableQuerysetData):
 
 
 class SafeTableExport(TableExport):
-    """django-tables2's export (every row of the table, in its order) with formula-like
-    text neutralised in every cell, headers included."""
+    """django-tables2's export (every row of the table, in its order) as spreadsheets open
+    it safely (portal.spreadsheets): a CSV file marked as UTF-8 (a byte order mark, which
+    Excel needs to read accents and dashes) with formula-like text quoted in every cell,
+    headers included; an XLSX file with such text in text cells and amounts as numbers."""
 
-    def table_to_dataset(self, table, exclude_columns, dataset_kwargs=None):
-        dataset = super().table_to_dataset(table, exclude_columns, dataset_kwargs)
-        safe = Dataset(title=dataset.title)
-        safe.headers = [neutralise_formula(header) for header in dataset.headers]
-        for row in dataset:
+    def export(self):
+        if self.format == self.XLSX:
+            return self._xlsx()
+        if self.format != self.CSV:
+            return super().export()
+        safe = Dataset(title=self.dataset.title)
+        safe.headers = [neutralise_formula(header) for header in self.dataset.headers]
+        for row in self.dataset:
             safe.append([neutralise_formula(value) for value in row])
-        return safe
+        return "\ufeff" + safe.export(self.CSV)
+
+    def _xlsx(self) -> bytes:
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(self.dataset.title)
+        sheet.freeze_panes = "A2"
+        sheet.append(xlsx_cells(sheet, self.dataset.headers))
+        for row in self.dataset:
+            sheet.append(xlsx_cells(sheet, row))
+        content = io.BytesIO()
+        workbook.save(content)
+        return content.getvalue()

@@ -7,18 +7,22 @@ shared with `numbers.admin` and `billing.admin`.
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Count
+from django.template.defaultfilters import pluralize
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.services import record_audit_event
+from portal.templatetags.portal_tags import money
 from portal.upstream.optional import Endpoint
 
 admin.site.site_header = "Number portal administration"
@@ -50,10 +54,11 @@ URL_FIELD_OVERRIDES = {models.URLField: {"form_class": HttpsURLField}}
 
 
 def format_money(amount, currency):
-    """'25.0000 USD': an amount is never shown, sorted against or summed without its currency."""
+    """'25.00 USD', as every page writes money (the `money` filter): an amount is never
+    shown, sorted against or summed without its currency."""
     if amount is None:
         return None
-    return f"{amount} {currency}"
+    return money(amount, currency)
 
 
 def money_column(amount_field, description):
@@ -184,7 +189,12 @@ ACCOUNT_AUDIT_FIELDS = ProviderAccountForm.Meta.fields
 
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin):
+    """Accounts are deactivated, not deleted, in bulk: their numbers and transactions keep
+    them (a delete of several always ended in "Cannot delete"). One without any history can
+    still be deleted from its own page."""
+
     form = ProviderAccountForm
+    actions = ["deactivate_selected"]
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "name",
@@ -253,11 +263,35 @@ class ProviderAccountAdmin(admin.ModelAdmin):
             self._record_deletion(request, obj)
             super().delete_model(request, obj)
 
-    def delete_queryset(self, request, queryset):
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Deactivate selected accounts", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
         with transaction.atomic():
-            for account in queryset.select_related("provider"):
-                self._record_deletion(request, account)
-            super().delete_queryset(request, queryset)
+            accounts = list(queryset.filter(is_active=True).order_by("provider__name", "name"))
+            for account in accounts:
+                account.is_active = False
+                account.save(update_fields=["is_active", "updated_at"])
+                record_audit_event(
+                    actor=request.user,
+                    action=AuditEvent.Action.ACCOUNT_CHANGE,
+                    obj=account,
+                    before={"is_active": _audit_text(True)},
+                    after={"is_active": _audit_text(False)},
+                )
+        if not accounts:
+            self.message_user(request, "The selected accounts were already inactive.")
+            return
+        self.message_user(
+            request,
+            f"Deactivated {len(accounts)} account{pluralize(len(accounts))}: "
+            f"{', '.join(account.name for account in accounts)}. "
+            "Inactive accounts are neither synced nor searched.",
+            messages.SUCCESS,
+        )
 
     def _record_deletion(self, request, account):
         # Recorded before the row goes, while it still has its id; the secret only as a marker.
@@ -360,3 +394,25 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="after")
     def after_json(self, event):
         return pretty_json(event.after)
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    """Django's user admin, with each user's role in the list: Administrator (superuser),
+    else the groups (Support, Finance) that give the portal's permissions."""
+
+    list_display = (*UserAdmin.list_display, "role")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="role")
+    def role(self, user):
+        if user.is_superuser:
+            return "Administrator"
+        groups = sorted(group.name for group in user.groups.all())
+        return ", ".join(groups) or "No role"

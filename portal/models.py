@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
@@ -9,6 +10,7 @@ from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
 from portal.money import currency_field, currency_is_iso_code, money_field
+from portal.upstream.network import base_url_problem
 
 
 class Provider(models.Model):
@@ -90,6 +92,13 @@ class ProviderAccount(models.Model):
 
     def __str__(self):
         return f"{self.provider} · {self.name}"
+
+    def clean(self):
+        # Where the portal may connect (portal.upstream.network): checked here when an
+        # account is saved through a form, and again at every connection.
+        problem = base_url_problem(self.base_url or "")
+        if problem:
+            raise ValidationError({"base_url": problem})
 
     @property
     def has_secret(self) -> bool:

@@ -15,6 +15,21 @@ MONEY_DIGITS = 14
 MONEY_PLACES = 4
 CURRENCY_REGEX = r"^[A-Z]{3}$"
 NO_MONEY = Decimal(0).scaleb(-MONEY_PLACES)
+CENTS = Decimal("0.01")
+
+
+def has_sub_cents(amount: Decimal) -> bool:
+    """Whether the amount has digits past the cents (0.0085, 8369.006; not 1.5000)."""
+    return amount != amount.quantize(CENTS)
+
+
+def shown_amount(amount: Decimal) -> Decimal:
+    """The amount with the places it is shown with everywhere (pages, exports): two, or
+    the digits it has past the cents without trailing zeros (1.5000 → 1.50, 0.0085 stays,
+    8369.0060 → 8369.006)."""
+    if not has_sub_cents(amount):
+        return amount.quantize(CENTS)
+    return amount.quantize(Decimal(1).scaleb(amount.normalize().as_tuple().exponent))
 
 
 def money_field(verbose_name, **kwargs):

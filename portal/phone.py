@@ -2,6 +2,7 @@
 that turns what people and upstreams type into that form."""
 
 import functools
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -88,6 +89,49 @@ def number_type_of(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return "unknown"
     return NUMBER_TYPES.get(phonenumbers.number_type(parsed), "unknown")
+
+
+# Regions with phone numbers whose English name phonenumbers' geocoder does not carry.
+COUNTRY_NAMES_MISSING = {
+    "AC": "Ascension Island",
+    "BL": "Saint Barthélemy",
+    "EH": "Western Sahara",
+    "MF": "Saint Martin",
+    "TA": "Tristan da Cunha",
+    "XK": "Kosovo",
+}
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    # Imported on first use: the geocoder loads its data, which costs half a second.
+    from phonenumbers.geocoder import country_name_for_number
+
+    names = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        example = phonenumbers.example_number(region)
+        name = country_name_for_number(example, "en") if example else ""
+        names[region] = name or COUNTRY_NAMES_MISSING.get(region, region)
+    return names
+
+
+def country_name(code: str) -> str:
+    """The English name of an ISO 3166 alpha-2 country with phone numbers ("IN" → "India");
+    the code itself for any other."""
+    return _country_names().get((code or "").upper(), code)
+
+
+@functools.cache
+def country_choices() -> tuple[tuple[str, str], ...]:
+    """Every country with phone numbers, by name: ("GB", "United Kingdom (GB)"), in the
+    order of the names (accents aside). Built from phonenumbers' metadata rather than a
+    table, so a form with it costs no query."""
+    choices = [(code, f"{name} ({code})") for code, name in _country_names().items()]
+    return tuple(sorted(choices, key=lambda choice: _sort_key(choice[1])))
+
+
+def _sort_key(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
 
 
 def national_number_of(e164: str) -> str:

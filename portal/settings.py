@@ -80,6 +80,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A NUL (or other control character) in a URL is a 400 before any view queries with it.
+    "portal.middleware.RejectControlCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -179,7 +181,7 @@ STORAGES = {
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+DJANGO_TABLES2_TEMPLATE = "table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-hover align-middle mb-0"}
 
 # Security: with DEBUG off these satisfy `manage.py check --deploy` without warnings.
@@ -271,24 +273,60 @@ SYNC_STEPS = [
     ("numbers", "billing.plan_fees.fees_from_service_plans"),
 ]
 
-# A running sync that wrote no progress for this long is taken for dead (its process was
-# lost with its host) and closed as interrupted by the next start. On the sync's own host a
-# dead process is noticed at once. A listing page takes seconds, so this is generous.
-_abandoned_minutes = env.int("SYNC_ABANDONED_MINUTES", default=30)
-if _abandoned_minutes < 1:  # 0 would take every running sync for dead
-    raise ImproperlyConfigured("SYNC_ABANDONED_MINUTES must be at least 1.")
-SYNC_ABANDONED_AFTER = timedelta(minutes=_abandoned_minutes)
+# Every sync run ends by this deadline: past it, the run stops with "took longer than N"
+# (failed, or partial keeping what its finished steps wrote) and its worker moves on. A run
+# still open this long after it started (plus one request deadline, for its last call to
+# give up) is ended by whoever finds it next (a worker, the scheduler, `manage.py sync`),
+# freeing its account; a run whose process is gone on this host is ended at once.
+# SYNC_ABANDONED_MINUTES is the former name, still read when the new one is not set.
+_run_deadline_minutes = env.int(
+    "SYNC_RUN_DEADLINE_MINUTES", default=env.int("SYNC_ABANDONED_MINUTES", default=15)
+)
+if _run_deadline_minutes < 1:  # 0 would end every sync at once
+    raise ImproperlyConfigured("SYNC_RUN_DEADLINE_MINUTES must be at least 1.")
+SYNC_RUN_DEADLINE = timedelta(minutes=_run_deadline_minutes)
 
 # Searching numbers to buy asks every account at once: at most this many at a time, each
 # given this many seconds before the page shows it as timed out.
 NUMBER_SEARCH_WORKERS = 4
 NUMBER_SEARCH_TIMEOUT = env.float("NUMBER_SEARCH_TIMEOUT", default=10.0)
 
-# Retries of upstream reads on 429/5xx (stamina): attempts and total seconds are bounded.
+# What one upstream may cost the portal (README "Reliability and security").
+# One upstream call, its retries included, ends by this many seconds, also while its body
+# is still arriving. UPSTREAM_RETRY_TIMEOUT is the former name (the retries' total).
+UPSTREAM_REQUEST_DEADLINE = env.float(
+    "UPSTREAM_REQUEST_DEADLINE", default=env.float("UPSTREAM_RETRY_TIMEOUT", default=60.0)
+)
+# Retries of upstream reads on 429/5xx (stamina), within the request's deadline.
 UPSTREAM_RETRY = {
     "attempts": env.int("UPSTREAM_RETRY_ATTEMPTS", default=6),
-    "timeout": env.float("UPSTREAM_RETRY_TIMEOUT", default=60.0),
     "wait_initial": 0.5,
     "wait_max": 10.0,
     "wait_jitter": 0.5,
 }
+_MB = 1024 * 1024
+# An answer read whole larger than this, counted after decompression, is refused.
+UPSTREAM_MAX_BODY_BYTES = env.int("UPSTREAM_MAX_BODY_MB", default=20) * _MB
+# Per kind of list: the most rows one listing may bring (above the largest real account;
+# past it the listing fails as endless, keeping nothing that would release numbers), and the
+# most bytes of a list the provider sends whole in one streamed answer (Ravan's numbers,
+# Audian's Kazoo ledger and plans), which is never held in memory.
+UPSTREAM_LIST_LIMITS = {
+    "numbers": {
+        "rows": env.int("UPSTREAM_MAX_NUMBERS", default=2_000_000),
+        "streamed_bytes": 2048 * _MB,
+    },
+    "inventory": {
+        "rows": env.int("UPSTREAM_MAX_INVENTORY", default=200_000),
+        "streamed_bytes": 200 * _MB,
+    },
+    "transactions": {
+        "rows": env.int("UPSTREAM_MAX_TRANSACTIONS", default=50_000_000),
+        "streamed_bytes": 20 * 1024 * _MB,
+    },
+    "plans": {"rows": env.int("UPSTREAM_MAX_PLANS", default=10_000), "streamed_bytes": 20 * _MB},
+}
+# Provider accounts may point at loopback, private, link-local or reserved addresses, and
+# use plain http, only with this on: the sandbox of `make run` (DEBUG) needs it, production
+# does not (portal.upstream.network checks each base URL when saved and at each connection).
+ALLOW_PRIVATE_UPSTREAMS = env.bool("ALLOW_PRIVATE_UPSTREAMS", default=DEBUG)

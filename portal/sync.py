@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
@@ -21,7 +21,8 @@ from django.utils.module_loading import import_string
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.services import record_audit_event
 from portal.upstream import adapter_for
-from portal.upstream.errors import UpstreamError
+from portal.upstream.deadlines import SYNC, Deadline, duration_words
+from portal.upstream.errors import RunDeadlineExceeded, UpstreamError
 from portal.workers import process_gone, this_worker
 
 logger = logging.getLogger("portal.sync")
@@ -58,7 +59,12 @@ class SyncCounts:
 
 
 class SyncAlreadyRunning(Exception):
-    """Another sync of the account is queued or running (the database said so)."""
+    """Another sync of the account is queued or running (the database said so); `holder`
+    is that run, when it could still be read."""
+
+    def __init__(self, message: str, holder: SyncRun | None = None):
+        super().__init__(message)
+        self.holder = holder
 
 
 class RunClosedElsewhere(Exception):
@@ -75,16 +81,19 @@ def steps_for(kind: str) -> list[tuple[str, object]]:
 
 def queue_sync(account: ProviderAccount, kind: str = SyncRun.Kind.ALL, user=None) -> SyncRun:
     """Record a queued run; raises SyncAlreadyRunning when one is queued or running.
-    A run left `running` by a process that died is closed first, so it cannot block the
-    account's syncs for ever."""
-    interrupt_abandoned_runs(account)
+    Runs (of any account) past their deadline or left by a process that died are closed
+    first, so none can block its account's syncs for ever."""
+    interrupt_abandoned_runs()
     try:
         with transaction.atomic():
             return SyncRun.objects.create(
                 account=account, kind=kind, status=SyncRun.Status.QUEUED, triggered_by=user
             )
     except IntegrityError as exc:
-        raise SyncAlreadyRunning(f"A sync of {account} is already in progress.") from exc
+        holder = SyncRun.objects.filter(account=account, status__in=SyncRun.IN_PROGRESS).first()
+        raise SyncAlreadyRunning(
+            f"A sync of {account} is already in progress.", holder=holder
+        ) from exc
 
 
 def sync_account(
@@ -99,8 +108,13 @@ def sync_account(
 
     Each step runs on its own: an upstream failure in one is recorded and the others still
     run. A step that failed part way keeps what it wrote (always correct rows) and releases
-    nothing. `transport` replaces the network (the demo syncs from an in-process sandbox)."""
-    run = run or queue_sync(account, kind, user)
+    nothing. The run ends by settings.SYNC_RUN_DEADLINE: every upstream call ends by then,
+    and once it has passed no further step starts. `transport` replaces the network (the
+    demo syncs from an in-process sandbox)."""
+    if run is None:
+        run = queue_sync(account, kind, user)
+    else:  # a worker starting a queued run: it ends the overdue runs it finds, too
+        interrupt_abandoned_runs()
     started = timezone.now()
     # Only a run still queued starts: one closed meanwhile (taken for never started) stays so.
     starting = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED)
@@ -127,17 +141,23 @@ def sync_account(
             _store_counts(run, totals, counts)
             last_written = time.monotonic()
 
+    deadline = Deadline.after(settings.SYNC_RUN_DEADLINE.total_seconds(), SYNC)
     try:
         with adapter_for(account, transport=transport) as adapter:
+            adapter.run_deadline = deadline
             for step_kind, step in steps_for(run.kind):
                 step_counts = SyncCounts()
                 try:
+                    if deadline.passed():
+                        raise deadline.error(adapter.name)
                     counts = step(account, adapter, now=run.started_at, progress=progress)
                 except UpstreamError as exc:
                     # What the step wrote before it failed is kept, so it is counted too.
                     totals.add(step_counts)
                     errors.append(f"{step_kind}: {exc}")
                     logger.warning("sync %s of %s failed: %s", step_kind, account.pk, exc)
+                    if isinstance(exc, RunDeadlineExceeded):
+                        break  # no time is left for the steps after it
                     continue
                 totals.add(counts)
                 _store_counts(run, totals)
@@ -181,17 +201,29 @@ INTERRUPTED_MESSAGE = (
     "The sync process stopped before the run finished (killed, crashed or restarted). "
     "What it had written is kept; the next run carries on from there."
 )
+OVERRAN_MESSAGE = (
+    "The sync took longer than {deadline} and did not stop by itself (its process is stuck "
+    "or was lost with its host); it was ended so the account can sync again. What it had "
+    "written is kept."
+)
+
+
+def takeover_age():
+    """How long after its start a run in progress is ended by whoever finds it: its own
+    deadline, plus one request deadline for its last upstream call to give up."""
+    return settings.SYNC_RUN_DEADLINE + timedelta(seconds=settings.UPSTREAM_REQUEST_DEADLINE)
 
 
 def interrupt_abandoned_runs(
     account: ProviderAccount | None = None, *, now: datetime | None = None
 ) -> list[SyncRun]:
-    """Close as interrupted the runs (of `account`, or all) left in progress by a process
-    that is gone: one this process can see has ended (portal.workers), or one that showed
-    no sign of life (a progress write) for settings.SYNC_ABANDONED_AFTER; and runs queued
-    that long that no worker ever started. Returns the runs closed."""
+    """Close as interrupted the runs (of `account`, or all) still in progress past their
+    deadline (`takeover_age` after they started: a stuck process, or one lost with its
+    host), or left by a process this one can see has ended (portal.workers); and runs
+    queued that long that no worker ever started. Returns the runs closed, whose accounts
+    are free to sync again."""
     now = now or timezone.now()
-    silent_since = now - settings.SYNC_ABANDONED_AFTER
+    overdue_since = now - takeover_age()
     in_progress = SyncRun.objects.filter(status__in=SyncRun.IN_PROGRESS).select_related(
         "account", "triggered_by"
     )
@@ -199,14 +231,20 @@ def interrupt_abandoned_runs(
         in_progress = in_progress.filter(account=account)
     closed = []
     for run in in_progress:
-        last_sign = run.heartbeat_at or run.started_at
-        if not (last_sign < silent_since or (run.worker and process_gone(run.worker))):
+        overdue = run.started_at < overdue_since
+        if not (overdue or (run.worker and process_gone(run.worker))):
             continue
+        if run.status == SyncRun.Status.QUEUED:
+            error = NEVER_STARTED
+        elif overdue:
+            error = OVERRAN_MESSAGE.format(
+                deadline=duration_words(settings.SYNC_RUN_DEADLINE.total_seconds())
+            )
+        else:
+            error = INTERRUPTED_MESSAGE
         # Only if still as it was: two starts recovering at once close it once.
         if SyncRun.objects.filter(pk=run.pk, status=run.status).update(
-            status=SyncRun.Status.INTERRUPTED,
-            finished_at=max(now, run.started_at),
-            error=INTERRUPTED_MESSAGE if run.status == SyncRun.Status.RUNNING else NEVER_STARTED,
+            status=SyncRun.Status.INTERRUPTED, finished_at=max(now, run.started_at), error=error
         ):
             run.refresh_from_db()
             logger.warning("sync run %s of account %s was interrupted", run.pk, run.account_id)

@@ -68,8 +68,9 @@ class BoundedPagination:
 
 
 class SyncRunTable(BoundedPagination, tables.Table):
+    # Dates as on every other page (Y-m-d H:i).
     started_at = tables.DateTimeColumn(
-        verbose_name="Started", format="M j, H:i:s", attrs={"td": {"class": "text-nowrap"}}
+        verbose_name="Started", format="Y-m-d H:i", attrs={"td": {"class": "text-nowrap"}}
     )
     account = tables.Column(accessor="account__name", verbose_name="Account")
     kind = tables.Column(verbose_name="What")
@@ -80,7 +81,17 @@ class SyncRunTable(BoundedPagination, tables.Table):
     rows_released = tables.Column(verbose_name="Released", attrs=FIGURE)
     duration = tables.Column(empty_values=(), orderable=False, attrs=FIGURE)
     triggered_by = tables.Column(verbose_name="By", default="system")
-    error = tables.Column(attrs={"td": {"class": "small text-danger text-break"}})
+    # Red only where there is an error (a success's "—" is not one); words break only
+    # where a line could not hold them (static/portal/sync_runs.css).
+    error = tables.Column(
+        attrs={
+            "td": {
+                "class": lambda record: (
+                    "small text-danger sync-error" if record.error else "text-body-secondary"
+                )
+            }
+        }
+    )
 
     class Meta:
         model = SyncRun

@@ -9,7 +9,7 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
@@ -83,13 +83,12 @@ class SyncRunListView(PermissionRequiredMixin, HtmxTableMixin, SingleTableMixin,
 SYNC_PROGRESS = "portal/sync_runs.html#sync_progress"
 
 
-def render_progress(request, runs, busy=()):
+def render_progress(request, runs):
     """The progress partial: polls while a run is in progress; once all have ended it
     tells the page (HX-Trigger: sync-finished) to refresh what the sync changed."""
     polling = any(run.status in SyncRun.IN_PROGRESS for run in runs)
     context = {
         "runs": runs,
-        "busy": busy,
         "polling": polling,
         "run_query": urlencode([("run", run.pk) for run in runs]),
     }
@@ -100,30 +99,48 @@ def render_progress(request, runs, busy=()):
 
 
 @permission_required("portal.run_sync", raise_exception=True)
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def start_sync(request, account_id=None):
     """Queue a sync of one account (or of every active one) for the task worker, and answer
-    with progress that polls each run until it ends."""
+    with progress that polls each run until it ends. An account already syncing (a second
+    click) is not queued again: its running sync's progress is shown instead. Opened as a
+    page, the address leads to the sync page, where the buttons are."""
+    if request.method != "POST":
+        return redirect("sync_runs")
     accounts = ProviderAccount.objects.filter(is_active=True).select_related("provider")
     if account_id is not None:
         accounts = [get_object_or_404(accounts, pk=account_id)]
-    runs, busy = [], []
+    runs, started, already = [], 0, []
     for account in accounts:
         try:
             run = queue_sync(account, user=request.user)
         except SyncAlreadyRunning:
-            busy.append(account)
+            already.append(account)
+            run = running_sync(account)  # None if it ended meanwhile: nothing to follow
+            if run is not None:
+                runs.append(run)
             continue
         run_queued_sync.enqueue(run.pk)
         run.refresh_from_db()  # a backend that runs tasks at once has finished it already
         runs.append(run)
+        started += 1
     if request.htmx:
-        return render_progress(request, runs, busy)
-    if runs:
-        messages.success(request, f"Sync started for {len(runs)} account(s).")
-    for account in busy:
-        messages.warning(request, f"{account}: a sync is already in progress.")
+        return render_progress(request, runs)
+    if started:
+        messages.success(request, f"Sync started for {started} account(s).")
+    for account in already:
+        messages.info(request, f"{account}: a sync was already in progress; it goes on.")
     return redirect("sync_runs")
+
+
+def running_sync(account) -> SyncRun | None:
+    """The account's sync that is queued or running now, if it has not just ended."""
+    return (
+        SyncRun.objects.filter(account=account, status__in=SyncRun.IN_PROGRESS)
+        .select_related("account__provider")
+        .order_by("-started_at")
+        .first()
+    )
 
 
 @permission_required("portal.view_syncrun", raise_exception=True)
@@ -134,6 +151,8 @@ def sync_progress(request):
         ids = [int(value) for value in request.GET.getlist("run")][:50]
     except ValueError:
         return HttpResponseBadRequest("run must be a sync run id")
+    if not request.htmx:  # opened as a page: the fragment alone would be a broken one
+        return redirect("sync_runs")
     # An id no row can have (the databases hold 64-bit ids) matches nothing; as a query
     # parameter it would overflow the database driver.
     ids = [pk for pk in ids if 0 < pk < 2**63]

@@ -14,7 +14,6 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billing.reports import (
-    CENTS,
     WARNING_DAYS,
     balance_trend,
     balances_with_runway,
@@ -22,7 +21,7 @@ from billing.reports import (
 )
 from billing.thresholds import set_low_balance_threshold
 from portal.models import ProviderAccount
-from portal.money import MONEY_DIGITS, MONEY_PLACES
+from portal.money import MONEY_DIGITS, MONEY_PLACES, shown_amount
 
 THRESHOLD_PERMISSION = "portal.change_provideraccount"
 
@@ -41,9 +40,7 @@ class ThresholdForm(forms.Form):
 def shown(account: ProviderAccount) -> Decimal | None:
     """The threshold as a person would type it: 50.00, not the stored 50.0000."""
     threshold = account.low_balance_threshold
-    if threshold is None or threshold != threshold.quantize(CENTS):
-        return threshold
-    return threshold.quantize(CENTS)
+    return None if threshold is None else shown_amount(threshold)
 
 
 class BalancesView(PermissionRequiredMixin, TemplateView):

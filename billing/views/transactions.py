@@ -13,7 +13,7 @@ from billing.exports import csv_response, xlsx_response
 from billing.filters import TransactionFilter
 from billing.models import Transaction
 from billing.selectors import transaction_totals, transactions_for_list
-from billing.tables import PER_PAGE, TransactionTable, sorted_like_table
+from billing.tables import PER_PAGE, PER_PAGE_CHOICES, TransactionTable, sorted_like_table
 from portal.htmx import HtmxTableMixin
 
 VIEW_PERMISSION = "billing.view_transaction"
@@ -75,6 +75,7 @@ class TransactionListView(PermissionRequiredMixin, HtmxTableMixin, SingleTableMi
             "first_row": first if shown else 0,
             "last_row": first + shown - 1,
             "has_estimates": any(group.is_estimate for group in totals),
+            "per_page_choices": PER_PAGE_CHOICES,
             "filter_errors": [] if valid else filter_errors(self.filterset.form),
             "exports": [
                 (name, f"{reverse(f'billing:transactions_{name}')}?{query}".rstrip("?"))

@@ -6,9 +6,8 @@ htmx, or as a page of its own without JavaScript; either way the idempotency key
 when the confirmation opens and posted with it.
 """
 
-from functools import lru_cache
+import re
 
-import phonenumbers
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -18,26 +17,21 @@ from django.urls import path
 from django.utils.cache import patch_vary_headers
 from django.views import View
 from django_htmx.http import HttpResponseClientRedirect
-from phonenumbers import geocoder
 
 from numbers import buying
 from numbers.models import NumberOrder, PhoneNumber
-from portal.phone import format_international
+from portal.phone import country_choices, format_international
 from portal.upstream.base import NUMBER_CAPABILITIES, SearchQuery
 
 SEARCH_TARGET = "number-search"
 DIALOG_TARGET = "buy-dialog-content"
 
 
-@lru_cache(maxsize=1)
-def country_choices() -> list[tuple[str, str]]:
-    """Every country with phone numbers, by name: ("GB", "United Kingdom (GB)")."""
-    choices = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        example = phonenumbers.example_number(region)
-        name = geocoder.country_name_for_number(example, "en") if example else ""
-        choices.append((region, f"{name or region} ({region})"))
-    return sorted(choices, key=lambda choice: choice[1])
+# What the area field takes: an area code (digits; spaces, brackets and dashes dropped),
+# or a region by code or name (letters, words joined by spaces, dots, dashes, apostrophes).
+AREA_CODE_FORMATTING = re.compile(r"[\s()-]")
+AREA_CODE = re.compile(r"[0-9]{1,8}")
+REGION = re.compile(r"[^\W\d_]+(?:[ .'\u2019-]+[^\W\d_]+)*\.?")
 
 
 class NumberSearchForm(forms.Form):
@@ -95,6 +89,19 @@ class NumberSearchForm(forms.Form):
     def clean_sort(self):
         sort = self.cleaned_data["sort"]
         return sort if sort in buying.SORTS else ""
+
+    def clean_area(self):
+        """Checked here, so that what no provider could match never reaches them (each
+        answered "bad pattern" for `abc!`)."""
+        area = self.cleaned_data["area"].strip()
+        digits = AREA_CODE_FORMATTING.sub("", area)
+        if not area or AREA_CODE.fullmatch(digits):
+            return digits
+        if REGION.fullmatch(area):
+            return area
+        raise forms.ValidationError(
+            "Enter an area code (digits, e.g. 415) or a region (letters, e.g. CA or Karnataka)."
+        )
 
     def clean_contains(self):
         # Digits in any format: "415 555", "(415)" and "415-555" all mean the digits.

@@ -1,6 +1,8 @@
 """The owned numbers list: filters, sorting and pages (htmx swaps only the table), CSV and
 XLSX exports of the current filter, and labels and tags set in bulk."""
 
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -15,7 +17,15 @@ from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from numbers.bulk import BulkChange, TagAction, apply_bulk_change, parse_tag_names
+from numbers import bulk
+from numbers.bulk import (
+    BulkChange,
+    LabelSent,
+    TagAction,
+    apply_bulk_change,
+    labelled_upstream,
+    parse_tag_names,
+)
 from numbers.filters import PhoneNumberFilter
 from numbers.labels import clean_label
 from numbers.models import PhoneNumber
@@ -27,8 +37,8 @@ from numbers.tables import (
     ListRows,
     PhoneNumberTable,
     SafeTableExport,
-    page_size,
 )
+from numbers.views.detail import upstream_problem
 from portal.htmx import HtmxTableMixin
 
 LABEL_PERMISSION = "numbers.label_number"
@@ -229,8 +239,10 @@ def describe_change(change: BulkChange) -> list[str]:
 
 
 class BulkLabelView(PermissionRequiredMixin, View):
-    """Set the portal's label and/or tags of many numbers. More than one page of numbers
-    asks for a confirmation that names the count first."""
+    """Set the label and/or tags of many numbers (numbers.bulk: labels go upstream too
+    where the provider keeps them). Every number matching the list's filter, rather than
+    the ticked rows, asks for a confirmation that names the count first; the results of
+    labels sent upstream show number by number."""
 
     permission_required = LABEL_PERMISSION
     raise_exception = True
@@ -247,30 +259,89 @@ class BulkLabelView(PermissionRequiredMixin, View):
             form.add_error(None, "The list's filter is not valid; go back and correct it.")
             return self.render_form(form)
         count = numbers.count()
-        if count > page_size(form.list_query.get("per_page")) and (
+        # Anything beyond the ticked rows is confirmed with its count first, and again if
+        # the count changed since (a number synced in meanwhile).
+        if form.cleaned_data["scope"] == BulkLabelForm.ALL and (
             form.cleaned_data["confirmed_count"] != count
         ):
-            return self.render_form(form, count=count)
+            return self.render_form(form, count=count, numbers=numbers)
         change = form.change()
         result = apply_bulk_change(numbers, change, actor=request.user)
         matched = f"{result.matched:,} number{pluralize(result.matched)}"
+        summary = f"Changed {result.changed:,} of {matched}: {'; '.join(describe_change(change))}."
+        if result.sent:
+            # Each number sent upstream has its own outcome: shown in full, not as a message.
+            context = {"result": result, "sent": [SentRow.of(item) for item in result.sent]}
+            context |= {"summary": summary, "back_url": list_url(form.list_query)}
+            return self.render_page(context)
         if result.changed:
-            messages.success(
-                request,
-                f"Changed {result.changed:,} of {matched}: {'; '.join(describe_change(change))}.",
-            )
+            messages.success(request, summary)
         else:
             messages.info(request, f"Nothing to change: {matched} already as asked.")
+        if result.not_sent:
+            messages.warning(request, not_sent_note(result))
         return redirect(list_url(form.list_query))
 
-    def render_form(self, form, count=None):
+    def render_form(self, form, count=None, numbers=None):
         """The change to confirm (with `count`) or to correct (with errors in place)."""
         context = {"form": form, "count": count, "back_url": list_url(form.list_query)}
         if form.is_valid():
-            context["change"] = describe_change(form.change())
+            change = form.change()
+            context["change"] = describe_change(change)
             if form.cleaned_data["scope"] == BulkLabelForm.ALL:
                 context["filters"] = describe_filter(form.list_query)
+            if numbers is not None and change.label is not None:
+                context["labels_upstream"] = labels_upstream_note(numbers, count)
+        return self.render_page(context)
+
+    def render_page(self, context):
         return render(request=self.request, template_name=self.template_name, context=context)
+
+
+@dataclass(frozen=True)
+class SentRow:
+    """A number whose label was sent to its provider, and why it was refused, in words."""
+
+    phone_number: PhoneNumber
+    done: bool
+    reason: str = ""
+
+    @classmethod
+    def of(cls, item: LabelSent) -> "SentRow":
+        error = item.error
+        if error is None:
+            return cls(item.phone_number, done=True)
+        if isinstance(error, ValidationError):
+            return cls(item.phone_number, done=False, reason=" ".join(error.messages))
+        reason = upstream_problem(error, "label change", "Its label is unchanged.")
+        return cls(item.phone_number, done=False, reason=reason)
+
+
+def labels_upstream_note(numbers, count: int) -> str:
+    """What a label change does at the providers, for the confirmation."""
+    upstream = labelled_upstream(numbers)
+    providers = ", ".join(sorted(set(upstream.values_list("provider__name", flat=True))))
+    if not providers:
+        return ""
+    if count > bulk.UPSTREAM_LABEL_LIMIT:
+        return (
+            f"More than {bulk.UPSTREAM_LABEL_LIMIT:,} numbers: the label changes in the portal "
+            f"only; the numbers at {providers} keep the label they have there."
+        )
+    sending = upstream.count()
+    return (
+        f"The label is sent to the provider too for {sending:,} of them ({providers}), "
+        "one number at a time; each shows whether its provider took it."
+    )
+
+
+def not_sent_note(result) -> str:
+    at = ", ".join(result.not_sent_providers)
+    return (
+        f"Labels changed in the portal only: {result.not_sent:,} number"
+        f"{pluralize(result.not_sent)} at {at} keep their label there, as labels are sent to "
+        f"providers for at most {bulk.UPSTREAM_LABEL_LIMIT:,} numbers at a time."
+    )
 
 
 urlpatterns = [

@@ -1,6 +1,6 @@
-"""Provider adapters. Each module of this package beside base/parsing/errors/capabilities
-defines one `ProviderAdapter` subclass; importing the package registers them all, so a new
-provider is one new module here."""
+"""Provider adapters. Each module of this package beside the shared machinery
+(`_INFRASTRUCTURE`) defines one `ProviderAdapter` subclass; importing the package registers
+them all, so a new provider is one new module here."""
 
 import importlib
 import pkgutil
@@ -8,7 +8,18 @@ import pkgutil
 from portal.upstream.base import AccountConfig, ProviderAdapter
 from portal.upstream.capabilities import Capability
 
-_INFRASTRUCTURE = {"base", "parsing", "errors", "capabilities"}
+_INFRASTRUCTURE = {
+    "base",
+    "bodies",
+    "capabilities",
+    "deadlines",
+    "errors",
+    "network",
+    "optional",
+    "paging",
+    "parsing",
+    "streaming",
+}
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _INFRASTRUCTURE:

@@ -56,6 +56,7 @@ from portal.upstream.errors import (
     UpstreamUnavailable,
 )
 from portal.upstream.optional import CALL_EVERY_TIME, Endpoint, OptionalEndpoints
+from portal.upstream.paging import PageGuard
 from portal.upstream.parsing import Reader
 
 CURRENCY = "USD"  # §4: USD everywhere; family-K items carry no currency field
@@ -165,12 +166,13 @@ class AudianAdapter(ProviderAdapter):
     # --- numbers (family R) -----------------------------------------------------------
 
     def iter_owned_numbers(self) -> Iterator[OwnedNumber]:
+        guard = PageGuard(self.name, "numbers")  # `total` may promise more for ever
         offset = 0
         while True:
             body = self.request("GET", "/numbers", params={"limit": PAGE_SIZE, "offset": offset})
             page = self._rest_data(body, "numbers")
             items, total = page.list("numbers"), page.int("total")
-            for index, item in enumerate(items):
+            for index, item in enumerate(guard.page(items)):
                 yield self._owned_from_rest(self._reader(item, f"numbers[{offset + index}]"))
             # Advance by what came back, not by `limit`: a short page then loses nothing.
             # An empty page ends the walk even when `total` promises more.
@@ -256,7 +258,9 @@ class AudianAdapter(ProviderAdapter):
         if since is not None:
             params["created_from"] = int(since.timestamp()) + parsing.GREGORIAN_TO_UNIX
         path = f"{self._account_path}/transactions"
-        for index, item in enumerate(self._kazoo_items(path, params, "transactions")):
+        for index, item in enumerate(
+            self._kazoo_items(path, params, "transactions", kind="transactions")
+        ):
             transaction = self._transaction(self._reader(item, f"transactions[{index}]"))
             if since is None or transaction.occurred_at >= since:
                 yield transaction
@@ -270,7 +274,7 @@ class AudianAdapter(ProviderAdapter):
         comes without rates rather than taking the list down with it."""
         path = f"{self._account_path}/service_plans"
         plans = []
-        for index, item in enumerate(self._kazoo_items(path, {}, "service_plans")):
+        for index, item in enumerate(self._kazoo_items(path, {}, "service_plans", kind="plans")):
             summary = self._reader(item, f"service_plans[{index}]")
             plan_id = summary.str("id")
             rates = endpoints.read(
@@ -314,21 +318,28 @@ class AudianAdapter(ProviderAdapter):
             raise self._unexpected(where, "status is not success in a 2xx response", body)
         return envelope
 
-    def _kazoo_items(self, path: str, params: dict, where: str) -> Iterator[Any]:
-        """The items of a Kazoo list. Audian documents no paging for these, but Crossbar
-        pages every list with start_key/next_start_key (§5.7), so a cursor is followed."""
+    def _kazoo_items(self, path: str, params: dict, where: str, *, kind: str) -> Iterator[Any]:
+        """The items of a Kazoo list of `kind`. Audian documents no paging for these, but
+        Crossbar pages every list with start_key/next_start_key (§5.7), so a cursor is
+        followed: never to a page already read (a cursor that cycles A → B → A), and not
+        past the kind's ceiling of rows (PageGuard)."""
+        guard = PageGuard(self.name, kind)
         params = dict(params)
         while True:
             # Streamed: SEED-001's ledger is one bare array, the whole history in one answer.
-            body = yield from self.stream_list(
-                path, params=params, check=lambda body: self._kazoo_envelope(body, where)
+            body = yield from guard.page(
+                self.stream_list(
+                    path,
+                    kind=kind,
+                    params=params,
+                    check=lambda body: self._kazoo_envelope(body, where),
+                )
             )
             envelope = self._kazoo_envelope(body, where)
             next_key = envelope.raw("next_start_key")
             if not next_key:
                 return
-            if next_key == params.get("start_key"):
-                raise self._unexpected(where, "next_start_key does not advance", envelope.value)
+            guard.follow(next_key)
             params["start_key"] = next_key
 
     def _number_id(self, number: OwnedNumber) -> str:
@@ -391,6 +402,7 @@ class AudianAdapter(ProviderAdapter):
 
     def _iter_offers(self, query: SearchQuery) -> Iterator[AvailableNumber]:
         params = self._search_params(query)
+        guard = PageGuard(self.name, "inventory")
         offset = 0
         while True:
             page = self._rest_data(
@@ -398,7 +410,7 @@ class AudianAdapter(ProviderAdapter):
                 "search",
             )
             items, total = page.list("numbers"), page.int("total")
-            for index, item in enumerate(items):
+            for index, item in enumerate(guard.page(items)):
                 offer = self._reader(item, f"search.numbers[{offset + index}]")
                 if offer.bool("available", True):
                     yield self._offer(offer, query)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import html
 import logging
+import random
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -24,9 +25,11 @@ import stamina
 from django.conf import settings
 
 from portal.phone import national_number_of
-from portal.upstream import parsing
+from portal.upstream import bodies, parsing
 from portal.upstream.capabilities import Capability
+from portal.upstream.deadlines import LISTING, REQUEST, Deadline, reads_until
 from portal.upstream.errors import (
+    AddressNotAllowed,
     AmbiguousResult,
     AuthenticationFailed,
     ConnectionRefused,
@@ -38,13 +41,18 @@ from portal.upstream.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
+from portal.upstream.network import GuardedTransport
 from portal.upstream.streaming import ListStream
 
 logger = logging.getLogger("portal.upstream")
 
 USER_AGENT = f"number-portal/1.0 httpx/{httpx.__version__}"
+# The longest a connection may take, and the longest silence while reading; the request's
+# deadline (settings.UPSTREAM_REQUEST_DEADLINE, retries included) bounds the whole.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
+# An error answer is read this far at most: its message is near its start.
+ERROR_BODY_BYTES = 64 * 1024
 # How much of an undocumented error answer's message is shown.
 UNDOCUMENTED_EXCERPT_LENGTH = 160
 
@@ -182,11 +190,33 @@ COMMON_ERRORS: ErrorTable = {
 }
 
 
-def retry_backoff(exc: Exception) -> bool | float:
-    """stamina's backoff hook: retry what is retryable, waiting Retry-After when given."""
-    if isinstance(exc, RateLimited) and exc.retry_after is not None:
-        return exc.retry_after
-    return isinstance(exc, UpstreamError) and exc.retryable
+def retry_backoff(deadline: Deadline) -> Callable[[Exception], bool | float]:
+    """stamina's backoff hook for one request: retry what is retryable, waiting what
+    Retry-After asks or backing off exponentially with jitter (settings.UPSTREAM_RETRY),
+    but never into the deadline: a wait that would pass it gives up with the error now."""
+    config = settings.UPSTREAM_RETRY
+    retries = 0
+
+    def backoff(exc: Exception) -> bool | float:
+        nonlocal retries
+        if not (isinstance(exc, UpstreamError) and exc.retryable):
+            return False
+        retries += 1
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            wait = exc.retry_after
+        else:
+            wait = min(
+                config.get("wait_max", 5.0), config.get("wait_initial", 0.1) * 2 ** (retries - 1)
+            ) + random.uniform(0, config.get("wait_jitter", 0.0))  # noqa: S311 (not a secret)
+        return wait if wait < deadline.remaining() else False
+
+    return backoff
+
+
+def retry_settings(deadline: Deadline) -> dict[str, Any]:
+    """stamina's limits for one request: settings.UPSTREAM_RETRY's attempts and waits,
+    within what is left of the request's deadline."""
+    return {**settings.UPSTREAM_RETRY, "timeout": max(deadline.remaining(), 0.001)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -237,15 +267,21 @@ class ProviderAdapter(abc.ABC):
 
     def __init__(self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None):
         self.account = account
+        # Set by a sync (portal.sync): every request ends by the run's deadline too.
+        self.run_deadline: Deadline | None = None
         self.client = httpx.Client(
             base_url=account.base_url.rstrip("/"),
             headers={
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
+                # What portal.upstream.bodies decompresses within its limit.
+                "Accept-Encoding": bodies.ACCEPT_ENCODING,
                 **self.auth_headers(),
             },
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-            transport=transport,
+            # Connects only where the account's base URL may lead (portal.upstream.network).
+            transport=transport or GuardedTransport(),
+            follow_redirects=False,  # a redirect could lead inside the network
         )
 
     def close(self):
@@ -330,80 +366,176 @@ class ProviderAdapter(abc.ABC):
         number), or None for an allowed empty body. Raises the UpstreamError the status,
         the provider's code and `error_table` call for.
 
-        Reads are retried on 429 and 5xx with exponential backoff and jitter, waiting what
-        Retry-After asks, bounded in attempts and time (settings.UPSTREAM_RETRY). Writes
-        are never retried: a 5xx after sending may mean it was applied."""
+        The whole call, its retries included, ends by its deadline
+        (settings.UPSTREAM_REQUEST_DEADLINE, or the sync's if sooner), and its body is read
+        within settings.UPSTREAM_MAX_BODY_BYTES (portal.upstream.bodies). Reads are retried
+        on 429 and 5xx with exponential backoff and jitter, waiting what Retry-After asks,
+        bounded in attempts (settings.UPSTREAM_RETRY) and by the deadline. Writes are never
+        retried: a 5xx after sending may mean it was applied."""
         method = method.upper()
+        deadline = self._request_deadline()
         if method not in _READ_METHODS:
-            return self._send(method, path, params, json, allow_empty)
-        for attempt in stamina.retry_context(on=retry_backoff, **settings.UPSTREAM_RETRY):
+            return self._send(method, path, params, json, allow_empty, deadline)
+        for attempt in stamina.retry_context(
+            on=retry_backoff(deadline), **retry_settings(deadline)
+        ):
             with attempt:
-                return self._send(method, path, params, json, allow_empty)
+                return self._send(method, path, params, json, allow_empty, deadline)
         raise AssertionError("unreachable: stamina re-raises the last error")
 
     def stream_list(
         self,
         path: str,
         *,
+        kind: str,
         params: Mapping[str, Any] | None = None,
         key: str = "data",
         check: Callable[[Mapping[str, Any]], object] = lambda envelope: None,
     ) -> Generator[Any, None, dict[str, Any]]:
-        """GET `path`, whose answer is one object holding a (possibly huge) list under
-        `key`, and yield the list's items as the body arrives, never holding it whole;
-        then return the envelope (`body = yield from adapter.stream_list(...)`). `check`
-        judges the envelope (see streaming.ListStream).
+        """GET `path`, whose answer is one object holding a (possibly huge) list of `kind`
+        under `key`, and yield the list's items as the body arrives, never holding it
+        whole; then return the envelope (`body = yield from adapter.stream_list(...)`).
+        `check` judges the envelope (see streaming.ListStream).
 
-        Retried like `request` until the answer starts; a failure after that (a dropped
-        connection, a body cut short) raises, and the caller has what came before it."""
-        for attempt in stamina.retry_context(on=retry_backoff, **settings.UPSTREAM_RETRY):
+        Retried like `request` until the answer starts, which must come by the request's
+        deadline; the body may then take as long as a sync may (the run's deadline, or
+        settings.SYNC_RUN_DEADLINE outside a run) and be as large as the kind's
+        `streamed_bytes` (settings.UPSTREAM_LIST_LIMITS). A failure after the start (a
+        dropped connection, a body cut short) raises, and the caller has what came before."""
+        deadline = self._request_deadline()
+        for attempt in stamina.retry_context(
+            on=retry_backoff(deadline), **retry_settings(deadline)
+        ):
             with attempt:
-                response = self._open_stream(path, params)
-        listing = ListStream(response.iter_bytes(), key=key, provider=self.name, check=check)
+                response = self._open_stream(path, params, deadline)
+        body_deadline = self.run_deadline or Deadline.after(
+            settings.SYNC_RUN_DEADLINE.total_seconds(), LISTING
+        )
+        chunks = bodies.chunks(
+            response,
+            limit=settings.UPSTREAM_LIST_LIMITS[kind]["streamed_bytes"],
+            deadline=body_deadline,
+            provider=self.name,
+        )
+        listing = ListStream(chunks, key=key, provider=self.name, check=check)
         try:
             yield from listing
         except httpx.TransportError as exc:
+            if body_deadline.passed():
+                raise body_deadline.error(self.name) from exc
             raise UpstreamUnavailable(
                 f"the answer was cut off ({type(exc).__name__})", provider=self.name
-            ) from exc
-        except httpx.DecodingError as exc:  # a compressed body that does not decompress
-            raise UnexpectedResponse(
-                "the answer could not be decompressed", provider=self.name
             ) from exc
         finally:
             response.close()  # also when the caller stops early
         return listing.envelope
 
-    def _open_stream(self, path, params) -> httpx.Response:
+    def _open_stream(self, path, params, deadline: Deadline) -> httpx.Response:
         """The answer to a GET with only its head read: a success is returned open; any
-        other is read (it is small), closed and raised as its UpstreamError."""
-        response = self._exchange("GET", path, params=params, stream=True)
+        other is read (its start), closed and raised as its UpstreamError."""
+        response = self._exchange("GET", path, params=params, deadline=deadline)
         if response.is_success:
             return response
         try:
-            response.read()
-        except httpx.TransportError:
-            body = None
-        else:
-            body = self._parse(response, allow_empty=True)
+            content = self._read_error_body(response, deadline)
         finally:
             response.close()
-        raise self._error_for(response, body)
+        raise self._error_for(response, self._parse(response, content, allow_empty=True), content)
 
-    def _send(self, method, path, params, json, allow_empty) -> Any:
-        response = self._exchange(method, path, params=params, json=json)
-        body = self._parse(response, allow_empty=allow_empty)
+    def _request_deadline(self) -> Deadline:
+        """When a call starting now must be done: settings.UPSTREAM_REQUEST_DEADLINE from
+        now, or the run's deadline if that comes first (raised if it has passed)."""
+        deadline = Deadline.after(settings.UPSTREAM_REQUEST_DEADLINE, REQUEST)
+        if self.run_deadline is None or deadline.at < self.run_deadline.at:
+            return deadline
+        if self.run_deadline.passed():
+            raise self.run_deadline.error(self.name)
+        return self.run_deadline
+
+    def _send(self, method, path, params, json, allow_empty, deadline: Deadline) -> Any:
+        response = self._exchange(method, path, params=params, json=json, deadline=deadline)
+        try:
+            if response.is_success:
+                content = self._read_body(response, deadline, method, path)
+            else:
+                content = self._read_error_body(response, deadline)
+        finally:
+            response.close()
+        body = self._parse(response, content, allow_empty=allow_empty)
         if response.is_success:
             return body
-        raise self._error_for(response, body)
+        raise self._error_for(response, body, content)
 
-    def _exchange(self, method, path, *, params=None, json=None, stream=False) -> httpx.Response:
-        """Send the request; the response, read whole unless `stream`. Transport failures
-        become UpstreamErrors: a write that may have arrived is ambiguous."""
-        started = time.monotonic()
-        request = self.client.build_request(method, path, params=params, **_json_body(json))
+    def _read_body(self, response, deadline: Deadline, method: str, path: str) -> bytes:
+        """The whole body of a success, within settings.UPSTREAM_MAX_BODY_BYTES and the
+        deadline. A write whose answer cannot be read may still have been applied: that
+        is ambiguous, never a plain failure."""
         try:
-            response = self.client.send(request, stream=stream)
+            return bodies.read(
+                response,
+                limit=settings.UPSTREAM_MAX_BODY_BYTES,
+                deadline=deadline,
+                provider=self.name,
+            )
+        except (httpx.TransportError, UpstreamError) as exc:
+            if isinstance(exc, UpstreamError):
+                error = exc  # too large, past the deadline, not decompressible
+            elif deadline.passed():
+                error = deadline.error(self.name)
+            else:
+                error = UpstreamUnavailable(
+                    f"the answer was cut off ({type(exc).__name__})", provider=self.name
+                )
+            if method not in _READ_METHODS:
+                raise AmbiguousResult(
+                    f"the answer to {method} {path} could not be read ({error}); "
+                    "it may have been applied upstream",
+                    provider=self.name,
+                ) from exc
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _read_error_body(self, response, deadline: Deadline) -> bytes:
+        """The start of an error answer (its message is there), b"" if it cannot be read:
+        the status still tells what happened."""
+        pieces, size = [], 0
+        try:
+            for piece in bodies.chunks(
+                response,
+                limit=max(settings.UPSTREAM_MAX_BODY_BYTES, 2 * ERROR_BODY_BYTES),
+                deadline=deadline,
+                provider=self.name,
+            ):
+                pieces.append(piece)
+                size += len(piece)
+                if size >= ERROR_BODY_BYTES:
+                    break
+        except (httpx.TransportError, UpstreamError):
+            return b""
+        return b"".join(pieces)
+
+    def _exchange(self, method, path, *, params=None, json=None, deadline: Deadline):
+        """Send the request and return the answer with its head read; its body is the
+        caller's to read, then close. Transport failures become UpstreamErrors: a write
+        that may have arrived is ambiguous."""
+        started = time.monotonic()
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise deadline.error(self.name)
+        timeout = httpx.Timeout(
+            min(READ_TIMEOUT, remaining), connect=min(CONNECT_TIMEOUT, remaining)
+        )
+        request = self.client.build_request(
+            method, path, params=params, timeout=timeout, **_json_body(json)
+        )
+        try:
+            with reads_until(deadline):
+                response = self.client.send(request, stream=True)
+        except AddressNotAllowed as exc:
+            self._log(method, path, "address-not-allowed", started)
+            exc.provider = self.name
+            raise
         except httpx.ConnectError as exc:
             self._log(method, path, "connect-failed", started)
             if _refused(exc):
@@ -415,12 +547,16 @@ class ProviderAdapter(abc.ABC):
             ) from exc
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             self._log(method, path, "connect-failed", started)
+            if deadline.passed():  # nothing was sent: not ambiguous, even for a write
+                raise deadline.error(self.name) from exc
             raise UpstreamUnavailable(
                 f"could not connect ({type(exc).__name__})", provider=self.name
             ) from exc
         except httpx.TransportError as exc:
             self._log(method, path, "no-response", started)
             if method in _READ_METHODS:
+                if deadline.passed():
+                    raise deadline.error(self.name) from exc
                 raise UpstreamUnavailable(
                     f"no response ({type(exc).__name__})", provider=self.name
                 ) from exc
@@ -432,15 +568,15 @@ class ProviderAdapter(abc.ABC):
         self._log(method, path, response.status_code, started, response)
         return response
 
-    def _parse(self, response: httpx.Response, *, allow_empty: bool) -> Any:
-        if not response.content.strip():
+    def _parse(self, response: httpx.Response, content: bytes, *, allow_empty: bool) -> Any:
+        if not content.strip():
             if allow_empty or not response.is_success:
                 return None
             raise UnexpectedResponse(
                 "empty response body", provider=self.name, status=response.status_code
             )
         try:
-            return parsing.loads(response.content)
+            return parsing.loads(content)
         except ValueError as exc:
             if not response.is_success:
                 return None  # an error page that is not JSON: the status still tells
@@ -448,14 +584,14 @@ class ProviderAdapter(abc.ABC):
                 "response is not JSON",
                 provider=self.name,
                 status=response.status_code,
-                excerpt=parsing.excerpt(response.content),
+                excerpt=parsing.excerpt(content),
             ) from exc
 
-    def _error_for(self, response: httpx.Response, body: Any) -> UpstreamError:
+    def _error_for(self, response: httpx.Response, body: Any, content: bytes) -> UpstreamError:
         status = response.status_code
         code = self.error_code(body) if body is not None else ""
         message = (self.error_message(body) if body is not None else "") or (
-            self._undocumented_error(response, body)
+            self._undocumented_error(response, body, content)
         )
         error_class = (
             self.error_table.get((status, code))
@@ -470,13 +606,21 @@ class ProviderAdapter(abc.ABC):
             kwargs["retry_after"] = parsing.retry_after(response.headers.get("Retry-After"))
         return error_class(message, **kwargs)
 
-    def _undocumented_error(self, response: httpx.Response, body: Any) -> str:
+    def _undocumented_error(self, response: httpx.Response, body: Any, content: bytes) -> str:
         """What an error answer outside the provider's documented envelopes says (a
         gateway's HTML page, plain text, JSON of another shape): the status in words and a
-        short excerpt of the message it seems to carry, with no secret in it."""
+        short excerpt of the message it seems to carry, with no secret in it. A redirect
+        says so: it is not followed (it could lead inside the network)."""
         status = f"{response.status_code} {response.reason_phrase}".strip()
-        said = _loose_message(body) if body is not None else _page_text(response)
-        said = parsing.excerpt(said, limit=UNDOCUMENTED_EXCERPT_LENGTH) if said else ""
+        if response.is_redirect:
+            where = parsing.excerpt(response.headers.get("Location", ""), limit=80)
+            said = (
+                f"a redirect to {where or 'elsewhere'}, which the portal does not follow; "
+                "check the account's base URL"
+            )
+        else:
+            said = _loose_message(body) if body is not None else _page_text(content)
+            said = parsing.excerpt(said, limit=UNDOCUMENTED_EXCERPT_LENGTH) if said else ""
         if self.account.secret:
             said = said.replace(self.account.secret, "[redacted]")
         # "404 Not Found" as a page's whole text or title adds nothing to the status.
@@ -525,10 +669,10 @@ def _loose_message(body: Any) -> str:
     return ""
 
 
-def _page_text(response: httpx.Response) -> str:
+def _page_text(content: bytes) -> str:
     """The words of an error answer that is not JSON: an HTML page's title (its text when
     the title is empty), or plain text as it is."""
-    text = response.content[:_PAGE_SOURCE_BYTES].decode("utf-8", "replace")
+    text = content[:_PAGE_SOURCE_BYTES].decode("utf-8", "replace")
     if "<" not in text:
         return text
     title = _PAGE_TITLE.search(text)

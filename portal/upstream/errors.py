@@ -97,3 +97,28 @@ class UnexpectedResponse(UpstreamError):
     def __init__(self, message: str, *, excerpt: str = "", **kwargs):
         super().__init__(message, **kwargs)
         self.excerpt = excerpt
+
+
+class EndlessListing(UnexpectedResponse):
+    """A listing that would not end: a page (or cursor) seen before, or more rows than the
+    largest real account holds (portal.upstream.paging). Nothing read is taken as the
+    whole list, so a sync releases nothing."""
+
+
+class ResponseTooLarge(UnexpectedResponse):
+    """An answer larger than its limit, counted after decompression
+    (portal.upstream.bodies): refused before the memory is spent."""
+
+
+class DeadlineExceeded(UpstreamError):
+    """A request (its retries included) or a whole sync ran past its deadline. Not
+    retried: the time it had is what it was given."""
+
+
+class RunDeadlineExceeded(DeadlineExceeded):
+    """The sync's own deadline passed: the run stops, keeping what finished steps wrote."""
+
+
+class AddressNotAllowed(UpstreamError):
+    """The account's base URL leads inside the network (or is not https) where the
+    settings forbid it (portal.upstream.network): no connection was made."""

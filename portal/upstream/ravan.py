@@ -30,6 +30,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote as quote_path
 
+import phonenumbers
+
 from portal.phone import country_of, number_type_of
 from portal.upstream import parsing
 from portal.upstream.base import (
@@ -54,6 +56,7 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
+from portal.upstream.paging import PageGuard
 from portal.upstream.parsing import Reader
 
 # ravan.md §3.1: no phone object carries a currency; every amount is USD. The credit
@@ -90,8 +93,10 @@ PRECONDITION_REASONS = (
 )
 # A bad number in a request is INVALID_ARGUMENT with a google.rpc.BadRequest field violation
 # naming the number's field, as grpc-gateway reports it ([INFERRED]: the published 400 has
-# empty `details`, which stays a plain invalid request).
+# empty `details`, which stays a plain invalid request). One naming the country refuses the
+# country: for a real one (§2.3's path takes any ISO code), a country Ravan has no numbers in.
 NUMBER_FIELDS = frozenset({"phone_number", "phoneNumber", "number"})
+COUNTRY_FIELDS = frozenset({"iso_country", "isoCountry", "country"})
 
 # ravan.md §2.3: the published example item is camelCase, the OpenAPI schema snake_case.
 AVAILABLE_FIELD_SPELLINGS = {
@@ -132,6 +137,7 @@ class RavanAdapter(ProviderAdapter):
         (None, "REGION_NOT_ALLOWED"): RegionNotAllowed,
         (None, "INVALID_PHONE_NUMBER"): InvalidNumber,
         (None, "INVALID_ARGUMENT"): InvalidRequest,
+        (None, "INVALID_COUNTRY"): InvalidRequest,
         (None, "FAILED_PRECONDITION"): InvalidRequest,
         (None, "NOT_FOUND"): NotFound,
         (None, "RESOURCE_EXHAUSTED"): RateLimited,
@@ -195,9 +201,16 @@ class RavanAdapter(ProviderAdapter):
         params: dict[str, Any] = {"page_size": page_size}
         if region:
             params["region"] = region
-        body = self.request(
-            "GET", f"/phone-numbers/available-numbers/{_segment(country)}/", params=params
-        )
+        try:
+            body = self.request(
+                "GET", f"/phone-numbers/available-numbers/{_segment(country)}/", params=params
+            )
+        except InvalidRequest as exc:
+            if exc.code == "INVALID_COUNTRY" and country in phonenumbers.SUPPORTED_REGIONS:
+                raise RegionNotAllowed(
+                    f"no numbers in {country}", provider=self.name, status=exc.status, code=exc.code
+                ) from exc
+            raise
         offers = (
             self._available(item, f"data[{index}]", country, region)
             for index, item in enumerate(self._data_list(body))
@@ -249,9 +262,12 @@ class RavanAdapter(ProviderAdapter):
     # --- reading responses --------------------------------------------------------------------
 
     def _iter_listed(self, params: Mapping[str, str] | None = None) -> Iterator[OwnedNumber]:
-        # Streamed: the whole list comes in one answer (§2.1), however many numbers.
-        listing = self.stream_list("/phone-numbers/list", params=params, check=self._envelope)
-        for index, item in enumerate(listing):
+        # Streamed: the whole list comes in one answer (§2.1), however many numbers; one
+        # that would not end stops at the ceiling of rows (PageGuard).
+        listing = self.stream_list(
+            "/phone-numbers/list", kind="numbers", params=params, check=self._envelope
+        )
+        for index, item in enumerate(PageGuard(self.name, "numbers").page(listing)):
             yield self._owned(item, f"data[{index}]")
 
     def _owned(self, item: Any, where: str) -> OwnedNumber:
@@ -351,8 +367,12 @@ def _grpc_error_code(code: int, body: Mapping) -> str:
         for marker, reason in PRECONDITION_REASONS:
             if marker in message:
                 return reason
-    if name == "INVALID_ARGUMENT" and NUMBER_FIELDS & _violated_fields(body):
-        return "INVALID_PHONE_NUMBER"
+    if name == "INVALID_ARGUMENT":
+        violated = _violated_fields(body)
+        if NUMBER_FIELDS & violated:
+            return "INVALID_PHONE_NUMBER"
+        if COUNTRY_FIELDS & violated:
+            return "INVALID_COUNTRY"
     return name
 
 

@@ -27,6 +27,7 @@ EXCERPT_CHARS = 300  # the start of the body, kept for an error's excerpt
 MAX_VALUE_CHARS = 16 * 1024 * 1024
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _AFTER_NUMBER = frozenset(" \t\n\r,]}")
+_JSON_VALUE_STARTS = frozenset('[{"-0123456789tfn')
 
 
 class ListStream:
@@ -54,7 +55,11 @@ class ListStream:
 
     def __iter__(self) -> Iterator[Any]:
         text = self.text
-        if text.next_char() != "{":
+        first = text.next_char()
+        if first != "{":
+            # Another JSON value is the wrong shape; anything else (an HTML page) not JSON.
+            if first not in _JSON_VALUE_STARTS:
+                raise text.not_json()
             raise self._unexpected("expected an object")
         members: dict[str, Any] = {}
         seen_list = False

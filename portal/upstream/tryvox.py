@@ -54,6 +54,7 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
+from portal.upstream.paging import PageGuard
 from portal.upstream.parsing import Reader, excerpt
 
 PER_PAGE = 100  # tryvox.md §2.1: the documented maximum, so the fewest round trips
@@ -120,7 +121,7 @@ class TryVoxAdapter(ProviderAdapter):
     # --- numbers ----------------------------------------------------------------------------
 
     def iter_owned_numbers(self) -> Iterator[OwnedNumber]:
-        for item in self._pages(self._account_path("numbers"), {}):
+        for item in self._pages(self._account_path("numbers"), {}, "numbers"):
             yield self._owned(item)
 
     def get_number(self, number: str) -> OwnedNumber:
@@ -134,7 +135,7 @@ class TryVoxAdapter(ProviderAdapter):
         if query.limit < 1:
             return found
         params = self._inventory_params(query)
-        for item in self._pages(self._account_path("inventory/numbers"), params):
+        for item in self._pages(self._account_path("inventory/numbers"), params, "inventory"):
             offer = self._available(item)
             if offer_matches(query, offer):
                 found.append(offer)
@@ -189,17 +190,20 @@ class TryVoxAdapter(ProviderAdapter):
         # tryvox.md §2: every documented example writes the `+` literally in the path.
         return self._account_path(f"numbers/{quote(_normalized(number), safe='+')}")
 
-    def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[Reader]:
-        """Every item of a paged list, one page in memory at a time. Stops after
+    def _pages(self, path: str, params: Mapping[str, str], kind: str) -> Iterator[Reader]:
+        """Every item of a paged list of `kind`, one page in memory at a time. Stops after
         `total_pages` (both documented pagination shapes carry it) or at an empty page, never
-        at a short one: a page with fewer items than `per_page` is not the last by itself."""
+        at a short one: a page with fewer items than `per_page` is not the last by itself.
+        A page read before, or rows past the kind's ceiling, end it as an error (PageGuard):
+        `total_pages` is the upstream's word, not a promise."""
+        guard = PageGuard(self.name, kind)
         page = 1
         while True:
             body = self._object(
                 self.request("GET", path, params={**params, "page": page, "per_page": PER_PAGE})
             )
             items = body.list("data")
-            for index, item in enumerate(items):
+            for index, item in enumerate(guard.page(items)):
                 yield Reader(item, f"{body.where}.data[{index}]", provider=self.name)
             total_pages = body.object("pagination").int("total_pages")
             if not items or page >= total_pages:

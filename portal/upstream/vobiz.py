@@ -55,6 +55,7 @@ from portal.upstream.errors import (
     RegionNotAllowed,
     UnexpectedResponse,
 )
+from portal.upstream.paging import PageGuard
 from portal.upstream.parsing import Reader
 
 # §2.1, §2.3: `per_page` defaults to 25 and is capped at 100; §2.8: `limit` likewise at 100.
@@ -82,6 +83,9 @@ TRANSACTION_KINDS = {
     ("debit", "did_rental"): "recurring",
     ("debit", "cdr"): "usage",
 }
+# §2.8 and §4 book a number's setup fee under `did_rental` too; only its description tells
+# it from the rental that recurs ([INFERRED]: "Number setup fee"). It is a one-time debit.
+ONE_TIME_RENTAL_CHARGE = re.compile(r"\b(setup|set-up|activation|one[- ]time)\b", re.IGNORECASE)
 TRANSACTION_DIRECTIONS = ("debit", "credit")
 # §2.8 [DOCS-OLD]: no `reference_type`, but a `reference` such as "cdr:<uuid>" (current
 # references read "cdr_<uuid>"), whose prefix names the same thing.
@@ -189,15 +193,20 @@ class VobizAdapter(ProviderAdapter):
         params = {"include_subaccounts": "false"}
         if search:
             params["search"] = search
-        for item in self._pages(self._path("numbers"), params, "numbers"):
+        for item in self._pages(self._path("numbers"), params, "numbers", kind="numbers"):
             yield self._owned_number(item)
 
-    def _pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[Reader]:
-        """Every item of a page/per_page listing (§2.1, §2.3), one page in memory at a time.
+    def _pages(
+        self, path: str, params: Mapping[str, Any], what: str, *, kind: str
+    ) -> Iterator[Reader]:
+        """Every item of a page/per_page listing (§2.1, §2.3) of `kind`, one page in memory
+        at a time.
 
         A page may hold fewer items than `per_page` says while more remain (a server that
         caps its page size below what it echoes): paging goes on until `total` items have
-        come, or a page comes back empty, never by counting pages."""
+        come, or a page comes back empty, never by counting pages. A page read before, or
+        rows past the kind's ceiling, end it as an error (PageGuard)."""
+        guard = PageGuard(self.name, kind)
         received, page = 0, 1
         while True:
             body = Reader(
@@ -207,7 +216,7 @@ class VobizAdapter(ProviderAdapter):
             )
             items = body.list("items")
             total = body.int("total")
-            for index, item in enumerate(items):
+            for index, item in enumerate(guard.page(items)):
                 yield Reader(item, f"{what}.items[{index}]", provider=self.name)
             received += len(items)
             if not items or received >= total:
@@ -270,7 +279,10 @@ class VobizAdapter(ProviderAdapter):
         found: list[AvailableNumber] = []
         if query.limit <= 0:
             return found
-        for item in self._pages(self._path("inventory", "numbers"), params, "inventory"):
+        inventory = self._pages(
+            self._path("inventory", "numbers"), params, "inventory", kind="inventory"
+        )
+        for item in inventory:
             offer = self._available_number(item)
             if self._matches(offer, query):
                 found.append(offer)
@@ -384,7 +396,9 @@ class VobizAdapter(ProviderAdapter):
     def _transaction_rows(self) -> Iterator[Reader]:
         """§2.8: requests page by limit/offset. The response counts either in pages
         (`total`, `page`, `per_page`) or, in the older form, by `count`/`limit`/`offset`
-        with no total. The offset moves by the rows received, so a short page loses none."""
+        with no total. The offset moves by the rows received, so a short page loses none.
+        A page read before, or rows past the ceiling, end it as an error (PageGuard)."""
+        guard = PageGuard(self.name, "transactions")
         offset = 0
         while True:
             body = Reader(
@@ -397,7 +411,7 @@ class VobizAdapter(ProviderAdapter):
                 provider=self.name,
             )
             rows = body.list("transactions")
-            for index, row in enumerate(rows):
+            for index, row in enumerate(guard.page(rows)):
                 yield Reader(row, f"transactions.transactions[{index}]", provider=self.name)
             offset += len(rows)
             total = body.int("total", -1)
@@ -421,7 +435,7 @@ class VobizAdapter(ProviderAdapter):
         return UpstreamTransaction(
             upstream_id=row.str("id", "")
             or parsing.stable_id(direction, amount, currency, occurred_at, reference, description),
-            kind=TRANSACTION_KINDS.get((direction, reference_type), direction),
+            kind=self._kind(direction, reference_type, description),
             amount=abs(amount),
             currency=currency,
             occurred_at=occurred_at,
@@ -429,6 +443,13 @@ class VobizAdapter(ProviderAdapter):
             number=self._number_named_in(description, reference),
             reference=reference,
         )
+
+    @staticmethod
+    def _kind(direction: str, reference_type: str, description: str) -> str:
+        kind = TRANSACTION_KINDS.get((direction, reference_type), direction)
+        if kind == "recurring" and ONE_TIME_RENTAL_CHARGE.search(description):
+            return "debit"
+        return kind
 
     @staticmethod
     def _reference_prefix(reference: str) -> str:

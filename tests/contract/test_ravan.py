@@ -659,3 +659,10 @@ def test_unknown_paths_answer_the_documented_404_envelope(api):
     response = api.get("/phone-numbers/nowhere/else")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_search_in_a_country_ravan_does_not_sell_in_is_refused_as_such(ravan):
+    """Issue 17 (7): India is a country, Ravan just has no numbers there."""
+    with pytest.raises(RegionNotAllowed) as error:
+        ravan.search_available(SearchQuery(country="IN"))
+    assert (error.value.status, error.value.code) == (400, "INVALID_COUNTRY")

@@ -35,7 +35,9 @@ from portal.upstream.vobiz import VobizAdapter
 
 SLUG = "vobiz"
 PAGE_SIZE = 100
-STATE_KINDS = {"credit": "credit", "usage": "usage", "recurring": "recurring", "debit": "recurring"}
+# The sandbox's one-time debits are setup fees, which Vobiz books as `did_rental` like the
+# monthly rental: a one-time debit all the same, not a recurring charge (issue 17).
+STATE_KINDS = {"credit": "credit", "usage": "usage", "recurring": "recurring", "debit": "debit"}
 
 
 @pytest.fixture
@@ -246,7 +248,11 @@ def test_purchase_owns_debits_and_records(sandbox, vobiz, account):
     assert sorted(t.amount for t in recent) == sorted(
         Decimal(offer[fee]) for fee in ("setup_fee", "monthly_fee")
     )
-    assert {(t.kind, t.number, t.currency) for t in recent} == {("recurring", offer["e164"], "INR")}
+    # The setup fee once, the first month as the rental that recurs.
+    assert {(t.kind, t.amount, t.number, t.currency) for t in recent} == {
+        ("debit", Decimal(offer["setup_fee"]), offer["e164"], "INR"),
+        ("recurring", Decimal(offer["monthly_fee"]), offer["e164"], "INR"),
+    }
     assert sandbox.state.purchase_count(account) == 1
 
 

@@ -48,6 +48,8 @@ def test_inline_label_edit_survives_a_reload_and_a_sync(
     edit = page.get_by_test_id("edit-label")
     field = label.get_by_role("textbox", name="Portal label")
 
+    # Each step waits for what a person sees before typing on: the focus where the swap
+    # put it, which happens once htmx has settled (and wired up) the new part.
     # A click opens the editor; Escape closes it unsaved and gives focus back.
     edit.click()
     expect(field).to_be_focused()
@@ -64,11 +66,13 @@ def test_inline_label_edit_survives_a_reload_and_a_sync(
     field.press("Enter")
     expect(label.get_by_role("alert")).to_contain_text(f"at most {LABEL_MAX_LENGTH} characters")
     expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
 
     field.fill("  Night line ")
     field.press("Enter")
     expect(label.get_by_test_id("label-text")).to_have_text("Night line")
     expect(page.get_by_test_id("label")).to_contain_text(note)
+    expect(edit).to_be_focused()
     expect(page.get_by_test_id("history")).to_contain_text("Night line")
     expect(page).to_have_url(f"{live_server.url}{number.get_absolute_url()}")
 

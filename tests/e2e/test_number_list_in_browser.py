@@ -11,13 +11,18 @@ import pytest
 from playwright.sync_api import expect
 
 from numbers.models import PhoneNumber
-from portal.models import AuditEvent
+from portal.models import AuditEvent, SyncRun
+from portal.sandbox import build_app, build_state
+from portal.sandbox.faults import FaultConfig
+from portal.sandbox.server import SandboxThread
+from portal.sync import sync_account
 from tests.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
     TagFactory,
 )
+from tests.unit.test_sync import World
 
 # --- Filters and sorting with htmx ----------------------------------------------------------
 
@@ -177,14 +182,26 @@ def bulk_form(page):
     return page.get_by_role("form", name="Label or tag numbers")
 
 
-def test_support_labels_and_tags_the_ticked_rows(log_in, support_user, live_server):
-    all_rows, _ = create_numbers_to_search()
+@pytest.fixture
+def sandbox_audian(live_server):
+    """Audian's sandbox on loopback, its numbers synced: Audian keeps labels upstream."""
+    state = build_state(numbers=3, transactions=1, inventory=1)
+    with SandboxThread(build_app(state, FaultConfig())) as url:
+        world = World(state, url)
+        assert sync_account(world.accounts["audian"], SyncRun.Kind.NUMBERS).status == "succeeded"
+        yield world
+
+
+def test_support_labels_and_tags_the_ticked_rows(log_in, support_user, live_server, sandbox_audian):
+    """The label goes to Audian too, as the inline edit sends it, and each number says so
+    (issue 17); tags are the portal's."""
+    audian = list(PhoneNumber.objects.filter(provider__slug="audian").order_by("number"))
     page = log_in(support_user)
     page.goto(f"{live_server.url}/numbers/?provider=audian")
     form = bulk_form(page)
 
-    page.get_by_label(f"Select {all_rows[0]}").check()
-    page.get_by_label(f"Select {all_rows[1]}").check()
+    page.get_by_label(f"Select {audian[0].display_number}").check()
+    page.get_by_label(f"Select {audian[1].display_number}").check()
     expect(form.get_by_role("button", name="Apply to ticked (2)")).to_be_visible()
     form.get_by_label("Label", exact=True).select_option(label="Set label to")
     form.get_by_label("New label").fill("Night line")
@@ -192,14 +209,20 @@ def test_support_labels_and_tags_the_ticked_rows(log_in, support_user, live_serv
     form.get_by_label("Tag names").fill("acme, vip")
     form.get_by_role("button", name="Apply to ticked (2)").click()
 
-    expect(page.get_by_role("alert")).to_contain_text(
+    results = page.get_by_test_id("bulk-results")
+    expect(results.get_by_role("heading")).to_have_text(
         "Changed 2 of 2 numbers: label set to “Night line”; add tags: acme, vip."
     )
+    expect(results.get_by_test_id("label-sent")).to_have_text(["Done: label set at Audian too"] * 2)
+    results.get_by_role("link", name="Back to the list").click()
     expect(page).to_have_url(f"{live_server.url}/numbers/?provider=audian")
     labels = page.locator("#table tbody td.label")
-    expect(labels).to_have_text([re.compile(r"^Night line\s*acme\s*vip$")] * 2)
-    assert AuditEvent.objects.filter(action=AuditEvent.Action.LABEL).count() == 2
-    assert not PhoneNumber.objects.filter(label="Night line", provider__slug="vobiz").exists()
+    expect(labels.nth(0)).to_have_text(re.compile(r"^Night line\s*acme\s*vip$"))
+    expect(labels.nth(1)).to_have_text(re.compile(r"^Night line\s*acme\s*vip$"))
+    upstream = sandbox_audian.upstream("audian")
+    for number in audian[:2]:
+        assert sandbox_audian.state.owned_number(upstream, number.number)["label"] == "Night line"
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.LABEL).count() == 4
 
 
 def test_the_header_box_ticks_every_row_on_the_page(log_in, support_user, live_server):
@@ -248,7 +271,8 @@ def test_a_bulk_change_without_a_choice_is_explained_in_place(log_in, support_us
     all_rows, _ = create_numbers_to_search()
     page = log_in(support_user)
     page.goto(f"{live_server.url}/numbers/")
-    page.get_by_label(f"Select {all_rows[0]}").check()
+    # Vobiz keeps no labels: the label is the portal's alone.
+    page.get_by_label(f"Select {all_rows[2]}").check()
 
     bulk_form(page).get_by_role("button", name="Apply to ticked (1)").click()
 
@@ -259,7 +283,7 @@ def test_a_bulk_change_without_a_choice_is_explained_in_place(log_in, support_us
     page_form.get_by_role("button", name="Apply").click()
 
     expect(page.get_by_role("alert")).to_contain_text("Changed 1 of 1 number:")
-    expect(page.locator("#table tbody td.label").first).to_have_text("Fixed")
+    expect(page.locator("#table tbody td.label").nth(2)).to_have_text("Fixed")
 
 
 # --- Finance and exports --------------------------------------------------------------------
@@ -306,7 +330,8 @@ def test_the_csv_export_holds_the_rows_of_the_current_filter(
 
     path = Path(tmp_path) / download.value.suggested_filename
     download.value.save_as(path)
-    with path.open(encoding="utf-8") as exported:
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 for Excel (issue 17)
+    with path.open(encoding="utf-8-sig") as exported:
         rows = list(csv.DictReader(exported))
     assert [row["Number"] for row in rows] == ["+14155550101", "+14155550102"]
     assert {row["Provider"] for row in rows} == {"Audian"}

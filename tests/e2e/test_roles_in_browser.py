@@ -31,12 +31,14 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
 
 
 def nav_links(page):
-    """The main navigation's entries: its links and the toggles of its dropdowns."""
-    return page.get_by_test_id("main-nav").locator(":scope > li > .nav-link")
+    """The main navigation's entries: its links and the toggles of its menus."""
+    return page.get_by_test_id("main-nav").locator(
+        ":scope > li > .nav-link, :scope > li > details > .nav-link"
+    )
 
 
 def open_billing_menu(page):
-    """Open the Billing dropdown; returns its links."""
+    """Open the Billing menu; returns its links."""
     nav_links(page).filter(has_text="Billing").click()
     menu = page.get_by_test_id("main-nav").locator(".dropdown-menu")
     expect(menu).to_be_visible()
@@ -96,8 +98,8 @@ def test_support_sees_numbers_but_may_not_open_transactions(
 
     expect(nav_links(page)).to_have_text(SUPPORT_NAV)
     expect(admin_links(page)).to_have_count(0)
-    # At desktop width the navigation is open, with no toggler.
-    expect(page.get_by_role("button", name="Toggle navigation")).to_be_hidden()
+    # At desktop width the navigation is open, with no Menu toggle.
+    expect(page.get_by_test_id("menu-toggle")).to_be_hidden()
 
     console_errors.expect_status(403, "/billing/transactions/")
     response = page.goto(f"{live_server.url}/billing/transactions/")
@@ -233,18 +235,19 @@ def test_sign_out_from_the_user_menu(log_in, support_user, live_server):
 @pytest.mark.browser_context_args(viewport={"width": 390, "height": 844})
 def test_phone_width_collapses_the_navigation_behind_the_toggler(log_in, finance_user):
     page = log_in(finance_user)
-    toggler = page.get_by_role("button", name="Toggle navigation")
+    toggler = page.get_by_test_id("menu-toggle")  # the <summary> of the navigation
+    navigation = page.locator("details.site-menu")
     links = nav_links(page)
 
     expect(toggler).to_be_visible()
-    expect(toggler).to_have_attribute("aria-expanded", "false")
+    expect(navigation).to_have_js_property("open", False)
     expect(links).to_have_count(len(FINANCE_NAV))
     for link in links.all():
         expect(link).to_be_hidden()
 
     toggler.click()
 
-    expect(toggler).to_have_attribute("aria-expanded", "true")
+    expect(navigation).to_have_js_property("open", True)
     for link in links.all():
         expect(link).to_be_visible()
     expect(nav_links(page)).to_have_text(FINANCE_NAV)

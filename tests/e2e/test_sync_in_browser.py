@@ -30,3 +30,29 @@ def test_sync_now_shows_progress_then_the_new_figures(log_in, admin_user):
         for provider in ("Audian", "Ravan", "TryVox", "Vobiz"):
             expect(table.get_by_role("row", name=f"{provider} 7")).to_have_count(1)
         expect(page.get_by_text("Never synced")).to_have_count(0)
+
+
+def test_a_double_click_on_sync_now_starts_one_sync_and_keeps_its_progress(log_in, admin_user):
+    """Issue 17 (8): a double click sent two POSTs, and the second answer replaced the
+    progress with "already in progress"."""
+    state = build_state(numbers=2, transactions=1, inventory=1)
+    with SandboxThread(build_app(state, FaultConfig())) as url:
+        World(state, url)
+        page = log_in(admin_user)
+        posts = []
+        page.on(
+            "request",
+            lambda request: (
+                posts.append(request.url)
+                if request.method == "POST" and "/sync/start/" in request.url
+                else None
+            ),
+        )
+
+        page.get_by_test_id("sync-now").dblclick()
+
+        progress = page.get_by_test_id("sync-progress")
+        expect(progress.get_by_text("Queued")).to_have_count(4)
+        expect(page.get_by_test_id("sync-now")).to_be_enabled()
+        assert len(posts) == 1
+        expect(progress).not_to_contain_text("already in progress")

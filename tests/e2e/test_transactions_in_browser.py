@@ -63,7 +63,7 @@ def test_filters_change_the_totals_and_the_csv_holds_the_filtered_rows(
     log_in, finance_user, ledger, tmp_path: Path
 ):
     page = log_in(finance_user)
-    page.get_by_role("button", name="Billing").click()
+    page.get_by_test_id("main-nav").get_by_text("Billing", exact=True).click()
     page.get_by_role("link", name="Transactions").click()
     expect(page.get_by_role("heading", name="Transactions", exact=True)).to_be_visible()
     expect_totals(page, ledger)

@@ -150,9 +150,10 @@ EXPECTED = {
     "numbers:order_check": Access(SUPPORT_ROLES, post_only(302)),
     # Sync: both roles see and start syncs.
     "sync_runs": Access(STAFF_ROLES, PAGE),
-    "sync_progress": Access(STAFF_ROLES, {"GET": 200}),
-    "start_sync": Access(STAFF_ROLES, post_only(302)),
-    "start_sync_account": Access(STAFF_ROLES, post_only(302)),
+    "sync_progress": Access(STAFF_ROLES, {"GET": 302}),  # htmx's fragment; else the page
+    # Opened as a page, the start address leads to the sync page.
+    "start_sync": Access(STAFF_ROLES, {"GET": 302, "HEAD": 302, "POST": 302}),
+    "start_sync_account": Access(STAFF_ROLES, {"GET": 302, "HEAD": 302, "POST": 302}),
     # Billing: Finance and admins; thresholds are set by admins only.
     "billing:transactions": Access(FINANCE_ROLES, PAGE),
     "billing:transactions_csv": Access(FINANCE_ROLES, {"GET": 200}),

@@ -464,12 +464,89 @@ def test_numbers_cannot_be_added_or_deleted_in_the_admin(admin_client):
 def test_transaction_amounts_are_shown_with_their_currency(admin_client):
     TransactionFactory(amount=Decimal("25"), currency="USD")
     TransactionFactory(amount=Decimal("7.5"), currency="INR")
+    TransactionFactory(amount=Decimal("0.0085"), currency="USD")
 
     html = admin_client.get(admin_url(Transaction, "changelist")).text
 
-    assert "25.0000 USD" in html
-    assert "7.5000 INR" in html
+    # As every page writes money (the `money` filter): two places unless sub-cent digits.
+    assert "25.00 USD" in html
+    assert "7.50 INR" in html
+    assert "0.0085 USD" in html
     assert "32.5" not in html
+
+
+def test_thresholds_are_shown_as_money(admin_client):
+    """Issue 17 (9): thresholds read "50.0000 USD"."""
+    ProviderAccountFactory(low_balance_threshold=Decimal("50"), currency="USD")
+    ProviderAccountFactory(low_balance_threshold=Decimal("12345.5"), currency="INR")
+
+    html = admin_client.get(admin_url(ProviderAccount, "changelist")).text
+
+    assert "50.00 USD" in html
+    assert "12,345.50 INR" in html
+    assert "50.0000" not in html
+
+
+# --- provider accounts are deactivated, not deleted, in bulk --------------------------------
+
+
+def test_accounts_are_deactivated_in_bulk_not_deleted(admin_client, admin_user):
+    """Issue 17 (9): "Delete selected" always ended in "Cannot delete" (numbers and
+    transactions keep an account); deactivating is what an admin can do."""
+    kept, stopped, off = (
+        ProviderAccountFactory(name="Kept"),
+        ProviderAccountFactory(name="Stopped"),
+        ProviderAccountFactory(name="Off", is_active=False),
+    )
+    PhoneNumberFactory(account=stopped)
+    url = admin_url(ProviderAccount, "changelist")
+
+    actions = admin_client.get(url).context["action_form"].fields["action"].choices
+    assert [name for name, _ in actions if name] == ["deactivate_selected"]
+    assert dict(actions)["deactivate_selected"] == "Deactivate selected accounts"
+
+    response = admin_client.post(
+        url,
+        {"action": "deactivate_selected", "_selected_action": [stopped.pk, off.pk]},
+        follow=True,
+    )
+
+    assert [str(message) for message in response.context["messages"]] == [
+        "Deactivated 1 account: Stopped. Inactive accounts are neither synced nor searched."
+    ]
+    assert ProviderAccount.objects.filter(is_active=True).get() == kept
+    event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_CHANGE)
+    assert (event.actor, event.object_id) == (admin_user, str(stopped.pk))
+    assert (event.before, event.after) == ({"is_active": "True"}, {"is_active": "False"})
+    # Bulk deletion stays refused, even posted by hand.
+    admin_client.post(
+        url, {"action": "delete_selected", "_selected_action": [kept.pk], "post": "yes"}
+    )
+    assert ProviderAccount.objects.filter(pk=kept.pk).exists()
+
+
+# --- users show their role ------------------------------------------------------------------
+
+
+def test_the_user_list_shows_each_role(admin_client, admin_user, support_user, plain_user):
+    """Issue 17 (9): no column said who is an administrator, support or finance."""
+    both = UserFactory(username="bo-both", groups=["Support", "Finance"])
+    url = admin_url(User, "changelist")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(url)
+    page = response.context["cl"]
+
+    roles = {user.username: page.model_admin.role(user) for user in page.result_list}
+    assert roles == {
+        admin_user.username: "Administrator",
+        support_user.username: "Support",
+        both.username: "Finance, Support",
+        plain_user.username: "No role",
+    }
+    assert '<th scope="col" class="column-role">' in response.text.replace("\n", "")
+    UserFactory.create_batch(3, groups=["Finance"])
+    assert len(changelist_queries(admin_client, url)) == len(queries.captured_queries)
 
 
 # --- only admins get in ----------------------------------------------------------------------

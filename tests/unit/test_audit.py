@@ -99,21 +99,20 @@ def test_deleting_an_account_is_audited_without_its_secret(admin_client, admin_u
     assert_recent(event)
 
 
-def test_deleting_accounts_from_the_list_audits_each(admin_client):
+def test_deactivating_accounts_from_the_list_audits_each(admin_client):
     accounts = [ProviderAccountFactory(), ProviderAccountFactory()]
 
     admin_client.post(
         reverse("admin:portal_provideraccount_changelist"),
         {
-            "action": "delete_selected",
+            "action": "deactivate_selected",
             "_selected_action": [account.pk for account in accounts],
-            "post": "yes",
         },
     )
 
-    assert not ProviderAccount.objects.exists()
-    deleted = AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_CHANGE)
-    assert sorted(deleted.values_list("object_id", flat=True)) == sorted(
+    assert not ProviderAccount.objects.filter(is_active=True).exists()
+    changed = AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_CHANGE)
+    assert sorted(changed.values_list("object_id", flat=True)) == sorted(
         str(account.pk) for account in accounts
     )
 

@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from numbers import buying
+from numbers.filters import PhoneNumberFilter
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
+from numbers.views.buying import NumberSearchForm
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.sandbox import PROVIDERS, build_app
 from portal.sandbox.accounts import DEMO_ACCOUNTS
@@ -735,3 +737,73 @@ def test_search_form_errors_show_in_place_and_htmx_gets_only_the_search(
     assert "Select a valid choice." in html
     assert good.content.decode().lstrip().startswith('<div id="number-search"')
     assert "HX-Request" in good["Vary"]
+
+
+# --- Issue 17 (7): the search form, country refusals and offer descriptions --------------
+
+
+@pytest.mark.parametrize("area", ["abc!", "41-5a", "CA;DROP", "<b>", "415*"])
+def test_an_area_that_is_no_area_code_or_region_is_refused_before_any_provider(
+    client, support_user, market, monkeypatch, area
+):
+    """`abc!` reached every provider and came back as "bad pattern" from each."""
+    monkeypatch.setattr(buying, "ask_accounts", lambda *args, **kwargs: pytest.fail("asked"))
+    client.force_login(support_user)
+
+    response = client.get(reverse("numbers:search"), {"country": "US", "area": area})
+
+    assert response.status_code == 200
+    assert response.context["results"] is None
+    assert response.context["form"].errors["area"] == [
+        "Enter an area code (digits, e.g. 415) or a region (letters, e.g. CA or Karnataka)."
+    ]
+    assert 'data-testid="provider-error"' not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("area", "searched"),
+    [
+        ("415", "415"),
+        (" (415) ", "415"),
+        ("CA", "CA"),
+        ("New York", "New York"),
+        ("Île-de-France", "Île-de-France"),
+        ("St. John's", "St. John's"),
+    ],
+)
+def test_area_codes_and_region_names_are_searched(area, searched):
+    form = NumberSearchForm({"country": "US", "area": area})
+    assert form.is_valid(), form.errors
+    assert form.query().area == searched
+
+
+def test_a_provider_that_does_not_sell_in_a_country_says_so_by_name(client, support_user, market):
+    """Ravan answered "Invalid request parameters" for India."""
+    client.force_login(support_user)
+
+    response = client.get(reverse("numbers:search"), {"country": "IN"})
+
+    failures = {f.account.provider.slug: f.error for f in response.context["results"].failures}
+    assert failures["ravan"] == "Ravan does not sell numbers in India."
+    assert "Invalid request parameters" not in response.content.decode()
+
+
+def test_an_offer_says_each_thing_once(market):
+    """ "Toll-free · Toll-free, US · US" named the type and the country twice."""
+    results = buying.search_numbers(SearchQuery(country="US", number_type="toll_free"))
+    audian = [o for o in results.offers if o.account.provider.slug == "audian"]
+    assert audian and {offer.available.region for offer in audian} == {"Toll-free, US"}
+    assert {offer.description for offer in audian} == {"Toll-free · US"}
+    local = buying.search_numbers(SearchQuery(country="US", area="415")).offers
+    assert "Local · San Francisco, CA · US" in {offer.description for offer in local}
+
+
+def test_the_country_lists_name_every_country():
+    """The search's list showed "AC (AC)" where phonenumbers has no name."""
+    search = dict(NumberSearchForm().fields["country"].choices)
+    owned = dict(PhoneNumberFilter().form.fields["country"].choices)
+    for choices in (search, owned):
+        assert choices["AC"] == "Ascension Island (AC)"
+        assert choices["IN"] == "India (IN)"
+        assert choices["XK"] == "Kosovo (XK)"
+        assert not [code for code, name in choices.items() if name.startswith(f"{code} ")]

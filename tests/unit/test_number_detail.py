@@ -311,7 +311,7 @@ def test_cancelling_an_edit_fetches_the_label_back(client, support_user):
     client.force_login(support_user)
     html = client.get(number.get_absolute_url(), **HTMX_LABEL).content.decode()
     assert "<html" not in html and "<form" not in html
-    assert 'data-testid="label-text">Kept<' in html and "autofocus" in html
+    assert 'data-testid="label-text">Kept<' in html and "data-focus-after-swap" in html
 
 
 def test_a_released_number_cannot_be_labelled(client, support_user):

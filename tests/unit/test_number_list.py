@@ -3,6 +3,7 @@ exports of the current filter, and labels and tags in bulk with their permission
 
 import csv
 import io
+import re
 from datetime import datetime
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -15,10 +16,13 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from numbers import bulk
 from numbers.bulk import BulkChange, TagAction, apply_bulk_change
 from numbers.models import PhoneNumber, Tag
 from numbers.tables import ListRows
-from portal.models import AuditEvent
+from portal.models import AuditEvent, SyncRun
+from portal.sandbox import build_state
+from portal.sync import sync_account
 from tests.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
@@ -26,6 +30,7 @@ from tests.factories import (
     TagFactory,
     UserFactory,
 )
+from tests.unit.test_sync import World, serve
 
 LIST = reverse("numbers:list")
 BULK = reverse("numbers:bulk_label")
@@ -229,7 +234,8 @@ def test_pages_walk_through_every_row_once(client, support_user, db):
         {"sort": "-"},
         {"provider": "nope", "status": "bogus", "account": "x", "country": "XX"},
         {"purchased_from": "yesterday", "capability": "telepathy", "tag": "no-such-tag"},
-        {"q": "\x00%_'\";--"},
+        # (A NUL is refused with 400 before any view: tests/unit/test_control_characters.py.)
+        {"q": "%_'\";--"},
     ],
 )
 def test_bad_input_never_fails(client, support_user, numbers, params):
@@ -300,6 +306,16 @@ def test_htmx_gets_only_the_table_and_history_restore_the_page(client, support_u
     assert b"<html" in full.content and b"Acme support" in full.content
 
 
+def test_the_row_range_says_more_than_the_page_when_it_does_not_count(client, support_user, db):
+    """Issue 17 (8): "1 to 100 of more" while the pager shows a second page."""
+    PhoneNumberFactory.create_batch(30)
+    client.force_login(support_user)
+    html = client.get(LIST, {"per_page": 25}).content.decode()
+    assert re.search(r'data-testid="row-range">\s*1\u201325 of more than 25\s*<', html)
+    html = client.get(LIST, {"per_page": 25, "page": 2}).content.decode()
+    assert re.search(r'data-testid="row-range">\s*26\u201330 of 30\s*<', html)
+
+
 def test_empty_states_say_why(client, support_user, db):
     client.force_login(support_user)
     nothing = client.get(LIST).content.decode()
@@ -352,6 +368,14 @@ def test_the_bulk_url_takes_only_posts(client, support_user, plain_user):
 # --- Bulk labels and tags ----------------------------------------------------------------
 
 
+@pytest.fixture
+def labels_in_portal_only(monkeypatch):
+    """No provider keeps labels: for the tests of the portal's part of a bulk change (the
+    factories' numbers are at an Audian that is not there). Labels sent upstream are tested
+    against the sandbox below."""
+    monkeypatch.setattr(bulk, "label_providers", list)
+
+
 def post_bulk(client, **data):
     data.setdefault("query", "")
     return client.post(BULK, data)
@@ -365,6 +389,7 @@ def tag_names(number):
     return sorted(number.tags.values_list("name", flat=True))
 
 
+@pytest.mark.usefixtures("labels_in_portal_only")
 def test_bulk_label_and_tags_for_ticked_rows(client, support_user, numbers):
     client.force_login(support_user)
     ticked = [numbers["globex"], numbers["nyc"]]
@@ -396,6 +421,7 @@ def test_bulk_label_and_tags_for_ticked_rows(client, support_user, numbers):
     assert messages == ["Changed 2 of 2 numbers: label set to “Night line”; add tags: acme, night."]
 
 
+@pytest.mark.usefixtures("labels_in_portal_only")
 def test_bulk_change_to_all_matching_reapplies_the_filter_on_the_server(
     client, support_user, numbers
 ):
@@ -408,6 +434,7 @@ def test_bulk_change_to_all_matching_reapplies_the_filter_on_the_server(
         query="provider=vobiz&per_page=25",
         tag_action="replace",
         tags="india",
+        confirmed_count=2,
     )
     assert response.status_code == 302
     assert tag_names(numbers["mumbai"]) == ["india"]
@@ -418,6 +445,7 @@ def test_bulk_change_to_all_matching_reapplies_the_filter_on_the_server(
     assert (mumbai.before, mumbai.after) == ({"tags": ["acme"]}, {"tags": ["india"]})
 
 
+@pytest.mark.usefixtures("labels_in_portal_only")
 def test_removing_tags_and_clearing_labels(client, support_user, numbers):
     client.force_login(support_user)
     post_bulk(
@@ -427,6 +455,7 @@ def test_removing_tags_and_clearing_labels(client, support_user, numbers):
         label_action="clear",
         tag_action="remove",
         tags="acme, not-a-tag",
+        confirmed_count=2,
     )
     acme, mumbai = numbers["acme"], numbers["mumbai"]
     acme.refresh_from_db()
@@ -436,6 +465,7 @@ def test_removing_tags_and_clearing_labels(client, support_user, numbers):
     assert label_events().count() == 2
 
 
+@pytest.mark.usefixtures("labels_in_portal_only")
 def test_numbers_already_as_asked_are_not_touched_or_audited(client, support_user, numbers):
     client.force_login(support_user)
     response = post_bulk(
@@ -448,6 +478,7 @@ def test_numbers_already_as_asked_are_not_touched_or_audited(client, support_use
     ]
 
 
+@pytest.mark.usefixtures("labels_in_portal_only")
 def test_more_than_a_page_asks_for_confirmation_naming_the_count(client, support_user, db):
     PhoneNumberFactory.create_batch(30, label="old")
     client.force_login(support_user)
@@ -474,12 +505,142 @@ def test_more_than_a_page_asks_for_confirmation_naming_the_count(client, support
     assert label_events().count() == 31
 
 
-def test_up_to_a_page_applies_at_once(client, support_user, db):
+@pytest.mark.usefixtures("labels_in_portal_only")
+def test_all_matching_asks_for_confirmation_naming_the_count_however_few(client, support_user, db):
+    """Issue 17 (3): "Apply to all N matching" and "Clear labels" on everything matching
+    changed it all at once, without a confirmation, when it fitted on a page."""
     PhoneNumberFactory.create_batch(3, label="old")
     client.force_login(support_user)
-    response = post_bulk(client, scope="all", query="q=old", label_action="set", label="new")
+    change = {"scope": "all", "query": "q=old", "label_action": "clear"}
+
+    confirm = post_bulk(client, **change)
+    html = confirm.content.decode()
+    assert confirm.status_code == 200
+    assert "This changes 3 numbers" in html and "label cleared" in html
+    assert ">Change 3 numbers</button>" in html
+    assert PhoneNumber.objects.filter(label="old").count() == 3
+
+    done = post_bulk(client, **change, confirmed_count=3)
+    assert done.status_code == 302
+    assert not PhoneNumber.objects.filter(label="old").exists()
+
+
+@pytest.mark.usefixtures("labels_in_portal_only")
+def test_ticked_numbers_change_at_once(client, support_user, db):
+    ticked = PhoneNumberFactory.create_batch(3, label="old")
+    client.force_login(support_user)
+    response = post_bulk(
+        client, scope="selected", pk=[n.pk for n in ticked], label_action="set", label="new"
+    )
     assert response.status_code == 302
     assert PhoneNumber.objects.filter(label="new").count() == 3
+
+
+# --- Bulk labels sent upstream, as the inline edit sends them ------------------------------
+
+
+@pytest.fixture
+def world(db):
+    state = build_state(numbers=4, transactions=1, inventory=1)
+    with serve(state) as url:
+        world = World(state, url)
+        for slug in ("audian", "vobiz"):
+            assert sync_account(world.accounts[slug], SyncRun.Kind.NUMBERS).status == "succeeded"
+        yield world
+
+
+def upstream_label(world, number):
+    slug = number.provider.slug
+    return world.state.owned_number(world.upstream(slug), number.number)["label"]
+
+
+def test_a_bulk_label_goes_upstream_where_the_provider_keeps_labels(client, support_user, world):
+    """Issue 17 (3): the bulk label stayed in the portal where the inline edit sends it to
+    the provider; each number now says what became of it there."""
+    audian = list(PhoneNumber.objects.filter(provider__slug="audian").order_by("number"))
+    vobiz = PhoneNumber.objects.filter(provider__slug="vobiz").order_by("number").first()
+    gone = audian[2]
+    # Gone upstream since the last sync: Audian refuses its label.
+    world.state.release(world.upstream("audian"), gone.number)
+    before_gone = (gone.label, gone.upstream_label)
+    ticked = [audian[0], audian[1], gone, vobiz]
+    client.force_login(support_user)
+
+    response = post_bulk(
+        client,
+        scope="selected",
+        pk=[number.pk for number in ticked],
+        label_action="set",
+        label="Night line",
+        tag_action="add",
+        tags="night",
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    results = response.context["sent"]
+    assert [(r.phone_number.pk, r.done) for r in results] == [
+        (audian[0].pk, True),
+        (audian[1].pk, True),
+        (gone.pk, False),
+    ]
+    assert "Audian does not list this number on the account any more." in html
+    assert html.count('data-testid="label-sent"') == 2
+    assert html.count('data-testid="label-refused"') == 1
+    assert "1 number at a provider without labels: labelled in the portal only." in html
+    for number in audian[:2]:
+        number.refresh_from_db()
+        assert (number.label, number.upstream_label) == ("Night line", "Night line")
+        assert upstream_label(world, number) == "Night line"
+        assert tag_names(number) == ["night"]
+    gone.refresh_from_db()
+    assert (gone.label, gone.upstream_label) == before_gone  # a refused push loses nothing
+    assert tag_names(gone) == ["night"]
+    vobiz.refresh_from_db()
+    assert (vobiz.label, tag_names(vobiz)) == ("Night line", ["night"])
+    events = label_events().filter(object_id=str(audian[0].pk))
+    assert {tuple(sorted(event.after)) for event in events} == {
+        ("label", "upstream_label"),
+        ("tags",),
+    }
+
+
+def test_beyond_the_limit_labels_change_in_the_portal_only_and_say_so(
+    client, support_user, world, monkeypatch
+):
+    monkeypatch.setattr(bulk, "UPSTREAM_LABEL_LIMIT", 3)
+    audian = list(PhoneNumber.objects.filter(provider__slug="audian"))
+    assert len(audian) == 4
+    client.force_login(support_user)
+    change = {"scope": "all", "query": "provider=audian", "label_action": "set", "label": "Bulk"}
+
+    confirm = post_bulk(client, **change).content.decode()
+    assert "This changes 4 numbers" in confirm
+    assert "More than 3 numbers: the label changes in the portal only" in confirm
+
+    response = post_bulk(client, **change, confirmed_count=4)
+
+    assert response.status_code == 302
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == [
+        "Changed 4 of 4 numbers: label set to “Bulk”.",
+        "Labels changed in the portal only: 4 numbers at Audian keep their label there, as "
+        "labels are sent to providers for at most 3 numbers at a time.",
+    ]
+    for number in audian:
+        number.refresh_from_db()
+        assert number.label == "Bulk"
+        assert upstream_label(world, number) != "Bulk"
+
+
+def test_the_confirmation_says_where_labels_go(client, support_user, world):
+    client.force_login(support_user)
+    html = post_bulk(
+        client, scope="all", query="", label_action="set", label="Everywhere"
+    ).content.decode()
+    assert "This changes 8 numbers" in html
+    assert "The label is sent to the provider too for 4 of them (Audian)" in html
+    assert not PhoneNumber.objects.filter(label="Everywhere").exists()
 
 
 @pytest.mark.parametrize(
@@ -511,6 +672,7 @@ def test_invalid_bulk_changes_show_their_error_in_place_and_change_nothing(
     assert PhoneNumber.objects.filter(label="").count() == 3
 
 
+@pytest.mark.usefixtures("labels_in_portal_only")
 def test_bulk_change_runs_a_fixed_number_of_queries_per_batch(support_user, db):
     account = ProviderAccountFactory()
     TagFactory(name="old")
@@ -534,6 +696,7 @@ def test_bulk_change_runs_a_fixed_number_of_queries_per_batch(support_user, db):
     assert AuditEvent.objects.count() == 64
 
 
+@pytest.mark.usefixtures("labels_in_portal_only")
 def test_system_bulk_changes_are_audited_without_an_actor(db):
     PhoneNumberFactory()
     apply_bulk_change(PhoneNumber.objects.all(), BulkChange(label="x"), actor=None)
@@ -551,7 +714,8 @@ def export(client, export_format, **params):
 
 
 def csv_rows(response):
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+    assert response.content.startswith("\ufeff".encode())  # UTF-8 for Excel
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def test_csv_export_holds_exactly_the_filtered_rows_in_screen_order(client, finance_user, numbers):
@@ -602,8 +766,70 @@ def test_xlsx_export_holds_the_filtered_rows_with_decimal_money(client, support_
     assert [record["Number"] for record in records] == ["+912261234567", "+912261234568"]
     assert Decimal(str(records[0]["Monthly"])) == Decimal("499")
     assert records[0]["Currency"] == "INR"
-    assert records[1]["Label"] == '\'=HYPERLINK("http://evil.example")'
+    # Text, not a formula, without the CSV's quote (which a spreadsheet would show).
+    assert records[1]["Label"] == '=HYPERLINK("http://evil.example")'
     assert sheet.cell(row=3, column=header.index("Label") + 1).data_type == "s"
+
+
+def test_csv_export_starts_with_a_byte_order_mark_so_excel_reads_utf_8(
+    client, support_user, numbers
+):
+    """Issue 17 (6): without the BOM Excel reads the file as ANSI and garbles accents and
+    dashes, as the transactions CSV (which has one) does not."""
+    client.force_login(support_user)
+    label = "Zoë \u2013 nuit"  # an accent and an en dash
+    PhoneNumberFactory(account=numbers["acme"].account, number="+14155550188", label=label)
+    content = export(client, "csv", q="4155550188").content
+    assert content.startswith("\ufeff".encode())
+    text = content.decode("utf-8-sig")
+    assert next(csv.DictReader(io.StringIO(text)))["Label"] == label
+
+
+def xlsx_records(response):
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header = [cell.value for cell in sheet[1]]
+    return header, [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)]
+
+
+def test_xlsx_keeps_formula_like_text_as_text_without_a_visible_quote(
+    client, support_user, numbers
+):
+    """Issue 17 (6): the CSV's protective apostrophe showed in Excel as text ('-2+3); in an
+    XLSX file the cell itself is text, which no spreadsheet runs."""
+    client.force_login(support_user)
+    PhoneNumberFactory(account=numbers["acme"].account, number="+14155550189", label="-2+3")
+    _, records = xlsx_records(export(client, "xlsx", q="415555018"))
+    label = records[0]["Label"]
+    assert (label.value, label.data_type, label.number_format) == ("-2+3", "s", "@")
+    _, records = xlsx_records(export(client, "xlsx", q="912261234568"))
+    label = records[0]["Label"]
+    assert label.value == '=HYPERLINK("http://evil.example")'
+    assert (label.data_type, label.number_format) == ("s", "@")
+
+
+def test_xlsx_amounts_are_exact_numbers_with_their_places_beside_the_currency(
+    client, support_user, numbers
+):
+    """Issue 17 (6): amounts were General-format floats; an unknown fee stays empty."""
+    client.force_login(support_user)
+    PhoneNumberFactory(
+        account=numbers["acme"].account,
+        number="+14155550190",
+        monthly_fee=Decimal("8369.0060"),
+        setup_fee=None,
+    )
+    header, records = xlsx_records(export(client, "xlsx", q="41555501", sort="number"))
+    assert header.index("Currency") == header.index("Setup") + 1
+    by_number = {record["Number"].value: record for record in records}
+    acme, odd = by_number["+14155550100"], by_number["+14155550190"]
+    assert acme["Monthly"].data_type == "n"
+    assert acme["Monthly"].number_format == "#,##0.00"
+    assert Decimal(str(acme["Monthly"].value)) == Decimal("1.50")
+    assert odd["Monthly"].number_format == "#,##0.0000"
+    # Written as its decimal text, not through a float (8369.005999999999).
+    assert Decimal(str(odd["Monthly"].value)) == Decimal("8369.006")
+    assert odd["Setup"].value is None
+    assert odd["Currency"].value == "USD"
 
 
 def test_a_large_export_reads_its_rows_in_chunks_each_with_its_tags(
@@ -625,6 +851,7 @@ def test_a_large_export_reads_its_rows_in_chunks_each_with_its_tags(
     assert len(tag_queries) == 2 + 3
 
 
+@pytest.mark.usefixtures("labels_in_portal_only")
 def test_a_second_user_sees_the_bulk_change(client, support_user, numbers):
     client.force_login(support_user)
     post_bulk(client, scope="selected", pk=[numbers["nyc"].pk], label_action="set", label="NYC")

@@ -82,3 +82,12 @@ def test_country_and_display():
 )
 def test_money_display(amount, currency, shown):
     assert money(amount, currency) == shown
+
+
+def test_money_shows_sub_cent_digits_without_padding_them_to_four():
+    """Issue 17 (8): "8,369.0060" beside "13,648.97": two places, or the digits past the
+    cents that the amount has, the same everywhere (pages, admin, exports)."""
+    assert money(Decimal("8369.0060"), "INR") == "8,369.006 INR"
+    assert money(Decimal("13648.9700"), "INR") == "13,648.97 INR"
+    assert money(Decimal("40.0575")) == "40.0575"
+    assert money(Decimal("-0.0010")) == "-0.001"

@@ -116,6 +116,39 @@ def test_every_environment_variable_is_documented():
     example = (BASE_DIR / ".env.example").read_text()
     readme = (BASE_DIR / "README.md").read_text()
 
-    assert {"DATABASE_URL", "SYNC_ABANDONED_MINUTES"} <= read  # the pattern finds them
+    assert {"DATABASE_URL", "SYNC_RUN_DEADLINE_MINUTES"} <= read  # the pattern finds them
     assert [name for name in sorted(read) if not re.search(rf"^#? ?{name}=", example, re.M)] == []
     assert [name for name in sorted(read) if f"| `{name}` |" not in readme] == []
+
+
+SHOW_DEADLINES = (
+    "from django.conf import settings; "
+    "print(settings.SYNC_RUN_DEADLINE.total_seconds(), settings.UPSTREAM_REQUEST_DEADLINE)"
+)
+
+
+def test_deadlines_default_and_their_former_names_still_work():
+    assert manage("shell", "--no-imports", "-c", SHOW_DEADLINES).stdout.split() == [
+        "900.0",
+        "60.0",
+    ]
+    former = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        SHOW_DEADLINES,
+        SYNC_ABANDONED_MINUTES="7",
+        UPSTREAM_RETRY_TIMEOUT="30",
+    )
+    assert former.stdout.split() == ["420.0", "30.0"], former.stderr
+    both = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        SHOW_DEADLINES,
+        SYNC_ABANDONED_MINUTES="7",
+        SYNC_RUN_DEADLINE_MINUTES="20",
+        UPSTREAM_RETRY_TIMEOUT="30",
+        UPSTREAM_REQUEST_DEADLINE="45",
+    )
+    assert both.stdout.split() == ["1200.0", "45.0"], both.stderr

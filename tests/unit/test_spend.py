@@ -3,6 +3,7 @@ test made or from the sandbox's own ledger, and the page must show exactly those
 per currency, with months cut in the configured time zone."""
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -526,3 +527,50 @@ def test_support_is_refused_until_an_admin_grants_the_report(client, support_use
         Permission.objects.get(codename="view_spend_report")
     )
     assert client.get(reverse("billing:spend")).status_code == 200
+
+
+# --- Issue 17 (8): a month not over yet compares with the same days of the month before ---
+
+
+def test_a_month_so_far_is_compared_with_the_same_days_of_the_month_before(settings, db):
+    """The change of "Dec 2026 so far" (-57.5%) set a week of December against the whole
+    of November."""
+    settings.TIME_ZONE = "UTC"
+    account = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
+    for amount, when in (
+        ("10", "2026-11-03T12:00:00"),  # within 1 to 7 November, before 06:31
+        ("5", "2026-11-07T06:45:00"),  # later on 7 November than it is now on 7 December
+        ("85", "2026-11-20T12:00:00"),
+        ("12", "2026-12-02T12:00:00"),
+    ):
+        TransactionFactory(
+            account=account, kind="debit", amount=Decimal(amount), occurred_at=utc(when)
+        )
+    now = utc("2026-12-07T06:31:00")
+
+    (usd,) = spend_by_month(
+        MonthRange(date(2026, 11, 1), date(2026, 12, 1)), "provider", now=now
+    ).currencies
+
+    november, december = usd.months
+    assert (november.change, november.compared_until) == (Decimal("100"), None)
+    assert december.spend.amount == Decimal("12")
+    assert (december.change, december.change_percent) == (Decimal("2"), Decimal("20.0"))
+    assert december.compared_until == utc("2026-11-07T06:31:00")
+    assert usd.groups[0].change == Decimal("2")
+    # A period ending before this month compares whole months, as before.
+    (whole,) = spend_by_month(
+        MonthRange(date(2026, 11, 1), date(2026, 11, 1)), "provider", now=now
+    ).currencies
+    assert whole.months[0].compared_until is None
+
+
+def test_the_page_says_what_a_month_so_far_is_compared_with(client, finance_user, db):
+    account = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
+    TransactionFactory(account=account, kind="debit", amount=Decimal("3"))
+    client.force_login(finance_user)
+    tables = ReportTables(client.get(reverse("billing:spend")).content.decode())
+    current = f"{this_month():%Y-%m}"
+    last_month = f"{add_months(this_month(), -1):%b}"
+    change = tables.rows[("USD", "spend-months", current)][2]
+    assert re.fullmatch(rf"\+3\.00 vs 1(\u2013\d{{1,2}})? {last_month}", change), change

@@ -1,14 +1,18 @@
 """The ways a sync starts: the command, the "Sync now" buttons (a queued task) and the
 progress the pages poll."""
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.models import ProviderAccount, SyncRun
 from portal.sandbox import build_app, build_state
 from portal.sandbox.faults import FaultConfig
 from portal.sandbox.server import SandboxThread
+from tests.factories import SyncRunFactory
 from tests.unit.test_sync import World
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -27,7 +31,7 @@ def test_command_syncs_every_active_account_and_prints_a_summary(world, capsys):
     out = capsys.readouterr().out
     assert "Audian" in out and "Succeeded" in out
     assert "Ravan" not in out
-    assert "synced 3 account(s), 0 failed." in out
+    assert "synced 3 account(s), 0 failed, 0 skipped." in out
     assert SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).count() == 3
 
 
@@ -79,7 +83,7 @@ def test_sync_now_for_one_account_and_when_one_is_running(client, world, admin_u
     account = world.accounts["tryvox"]
     client.post(reverse("start_sync_account", args=[account.pk]), **HTMX)
     again = client.post(reverse("start_sync_account", args=[account.pk]), **HTMX)
-    assert b"a sync is already in progress" in again.content
+    assert b"Tryvox" in again.content or b"TryVox" in again.content
     assert SyncRun.objects.filter(account=account).count() == 1
 
 
@@ -103,6 +107,17 @@ def test_progress_rejects_bad_ids(client, world, support_user):
     assert client.get(reverse("sync_progress") + "?run=abc").status_code == 400
 
 
+def test_progress_opened_as_a_page_leads_to_the_sync_page(client, db, support_user):
+    # The progress is a fragment htmx polls for; opened in the address bar it would be a
+    # page without layout, navigation or styles.
+    client.force_login(support_user)
+    run = SyncRunFactory()
+    response = client.get(f"{reverse('sync_progress')}?run={run.pk}")
+    assert response.status_code == 302 and response.url == reverse("sync_runs")
+    fragment = client.get(f"{reverse('sync_progress')}?run={run.pk}", **HTMX).content
+    assert fragment.lstrip().startswith(b'<div id="sync-progress"')
+
+
 def test_status_page_lists_runs_with_figures_and_errors(client, world, support_user):
     ProviderAccount.objects.filter(provider__slug="ravan").update(api_secret="wrong-key")
     with pytest.raises(CommandError):
@@ -115,7 +130,88 @@ def test_status_page_lists_runs_with_figures_and_errors(client, world, support_u
 
 def test_lists_say_how_fresh_their_data_is(client, world, support_user):
     client.force_login(support_user)
-    assert b"Not every account has synced yet" in client.get(reverse("numbers:list")).content
+    assert b"Not synced yet: Audian sandbox" in client.get(reverse("numbers:list")).content
     call_command("sync")
     html = client.get(reverse("numbers:list")).content.decode()
-    assert "Synced" in html and "ago" in html
+    assert "Synced" in html and "just now" in html
+
+
+# --- Issue 17 (8): wording and consistency -------------------------------------------------
+
+
+def test_opening_the_start_address_leads_to_the_sync_page(client, db, support_user):
+    """A GET on /sync/start/ answered a blank 405."""
+    client.force_login(support_user)
+    for url in (reverse("start_sync"), reverse("start_sync_account", args=[1])):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url == reverse("sync_runs")
+    assert not SyncRun.objects.exists()
+
+
+def test_starting_again_while_a_sync_runs_shows_that_syncs_progress(client, world, admin_user):
+    """A double click replaced the progress with "already in progress"."""
+    client.force_login(admin_user)
+    account = world.accounts["tryvox"]
+    first = client.post(reverse("start_sync_account", args=[account.pk]), **HTMX)
+    again = client.post(reverse("start_sync_account", args=[account.pk]), **HTMX)
+    run = SyncRun.objects.get(account=account)
+    polled = re.compile(r'hx-get="/sync/progress/\?([^"]*)" hx-trigger="every 1s"')
+    html = again.content.decode()
+    assert "already in progress" not in html and "TryVox global" in html
+    assert polled.search(html).group(1) == polled.search(first.content.decode()).group(1)
+    assert polled.search(html).group(1) == f"run={run.pk}"
+    everything = client.post(reverse("start_sync"), **HTMX).content.decode()
+    assert SyncRun.objects.count() == 4
+    assert polled.search(everything).group(1) == "&amp;".join(
+        f"run={pk}"
+        for pk in SyncRun.objects.order_by("account__provider__name").values_list("pk", flat=True)
+    )
+
+
+def test_sync_buttons_are_disabled_while_their_request_is_on_its_way(client, world, admin_user):
+    client.force_login(admin_user)
+    for page in (reverse("sync_runs"), reverse("dashboard")):
+        html = client.get(page).content.decode()
+        forms = re.findall(r"<form[^>]*hx-post=\"/sync/start/[^>]*>", html)
+        assert forms, page
+        assert all('hx-disabled-elt="find button"' in form for form in forms), page
+
+
+def freshness(client) -> str:
+    """The text under a list's heading that says how fresh its data is."""
+    html = client.get(reverse("numbers:list")).content.decode()
+    span = re.search(r'data-testid="freshness">(.*?)</span>\n', html, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", span).split())
+
+
+def test_freshness_says_just_now_and_names_the_accounts_whose_sync_failed(
+    client, world, support_user
+):
+    """ "0 minutes ago"; and "Not every account has synced yet" for a failed sync."""
+    client.force_login(support_user)
+    call_command("sync")
+    assert freshness(client).startswith("Synced just now")
+    ProviderAccount.objects.filter(provider__slug="ravan").update(api_secret="wrong-key")
+    with pytest.raises(CommandError):
+        call_command("sync", "--account", str(world.accounts["ravan"].pk))
+    assert freshness(client).startswith("Synced just now · Last sync failed: Ravan voice agents")
+    SyncRun.objects.all().delete()
+    assert freshness(client).startswith(
+        "Not synced yet: Audian sandbox, Ravan voice agents, TryVox global, Vobiz India"
+    )
+
+
+def test_the_sync_page_writes_dates_as_every_page_does_and_dashes_only_errors(
+    client, world, support_user
+):
+    """ "Dec 7, 06:31:53" beside "2026-12-07 06:31"; a red "—" for every success; an
+    error column that broke words."""
+    call_command("sync", "--account", str(world.accounts["audian"].pk))
+    run = SyncRun.objects.get()
+    client.force_login(support_user)
+    html = client.get(reverse("sync_runs")).content.decode()
+    started = timezone.localtime(run.started_at).strftime("%Y-%m-%d %H:%M")
+    assert f">{started}</td>" in html
+    cells = re.findall(r'<td class="([^"]*)">\s*—\s*</td>', html)
+    assert cells and not any("text-danger" in classes for classes in cells)
+    assert "text-break" not in html

@@ -3,6 +3,7 @@ htmx partials, per-currency totals checked against sums computed here in plain P
 streamed CSV and XLSX exports of the filter, and who may see and export them."""
 
 import csv
+import importlib
 import io
 import re
 import tracemalloc
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.http import FileResponse, StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -395,6 +397,20 @@ def test_queries_do_not_grow_with_rows_and_nothing_counts_the_table(client, fina
     assert not any("COUNT(*)" in sql.upper() for sql in after)
 
 
+def test_the_rows_per_page_can_be_chosen_like_the_numbers_list(client, finance_user, db):
+    """Issue 17 (8): the transactions had no per-page choice."""
+    account = ProviderAccountFactory()
+    TransactionFactory.create_batch(30, account=account)
+    client.force_login(finance_user)
+    response = client.get(LIST, {"per_page": 25, "kind": "debit"})
+    html = response.content.decode()
+    assert len(response.context["table"].page.object_list) == 25
+    choices = html[html.index('aria-label="Rows per page"') : html.index('data-testid="exports"')]
+    assert '<span class="badge text-bg-secondary" aria-current="true">25</span>' in choices
+    for size in (50, 100):
+        assert f'href="?per_page={size}&amp;kind=debit">{size}</a>' in choices
+
+
 def test_row_range_uses_the_count_from_the_totals(client, finance_user, db):
     TransactionFactory.create_batch(55, account=ProviderAccountFactory())
     client.force_login(finance_user)
@@ -540,10 +556,41 @@ def test_xlsx_export_has_numeric_amounts_dates_and_neutralised_text(
         assert cells[9].value == "INR"
     everything = openpyxl.load_workbook(io.BytesIO(b"".join(client.get(XLSX).streaming_content)))
     descriptions = {row[5].value for row in everything["Transactions"].iter_rows(min_row=2)}
-    assert set(FORMULAS.values()) <= descriptions
+    assert set(FORMULAS) <= descriptions  # text cells: no quote needed
     assert not any(
         cell.data_type == "f" for row in everything["Transactions"].iter_rows() for cell in row
     )
+
+
+def test_xlsx_text_cells_hold_formula_like_text_as_text_without_a_quote(
+    client, finance_user, formulas
+):
+    """Issue 17 (6): the CSV's apostrophe is not for XLSX, where it shows as text."""
+    client.force_login(finance_user)
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(client.get(XLSX).streaming_content)))
+    rows = list(workbook["Transactions"].iter_rows(min_row=2))
+    descriptions = {row[5].value: row[5] for row in rows}
+    assert set(descriptions) == set(FORMULAS)
+    for text in ('=HYPERLINK("http://evil")', "-5 refund", "@SUM(A1:A9)"):
+        assert (descriptions[text].data_type, descriptions[text].number_format) == ("s", "@")
+    assert {row[2].value for row in rows} == {"=cmd"}
+
+
+def test_xlsx_amounts_have_two_or_four_places_and_are_exact(client, finance_user, db):
+    """Issue 17 (6): amounts were General-format numbers written through a float."""
+    account = ProviderAccountFactory(currency="INR")
+    TransactionFactory(account=account, kind="usage", amount=Decimal("8369.0060"), currency="INR")
+    TransactionFactory(account=account, kind="credit", amount=Decimal("25"), currency="INR")
+    client.force_login(finance_user)
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(client.get(XLSX).streaming_content)))
+    amounts = {
+        row[8].number_format: (Decimal(str(row[8].value)), row[9].value)
+        for row in workbook["Transactions"].iter_rows(min_row=2)
+    }
+    assert amounts == {
+        "#,##0.0000": (Decimal("-8369.006"), "INR"),
+        "#,##0.00": (Decimal("25"), "INR"),
+    }
 
 
 def test_xlsx_rows_beyond_a_sheet_go_on_in_further_sheets(
@@ -755,3 +802,21 @@ def test_totals_are_exact_where_binary_floats_are_not(client, finance_user, db):
     assert shown_totals(client.get(LIST).content.decode()) == {
         "USD": (401, "460.00 USD", "0.10 USD", "-459.90 USD")
     }
+
+
+def test_vobiz_setup_fees_synced_before_become_one_time_debits(db):
+    """Issue 17 (8): a Vobiz "Number setup fee" was typed Recurring; the adapter now reads
+    it as a debit, and the rows synced before are corrected by a data migration."""
+    migration = importlib.import_module("billing.migrations.0005_vobiz_setup_fees_are_one_time")
+    vobiz = ProviderAccountFactory(provider=ProviderFactory(slug="vobiz", name="Vobiz"))
+    audian = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
+    setup = TransactionFactory(account=vobiz, kind="recurring", description="Number setup fee")
+    rental = TransactionFactory(account=vobiz, kind="recurring", description="Monthly rental")
+    other = TransactionFactory(account=audian, kind="recurring", description="Setup of a plan")
+
+    migration.setup_fees_are_debits(django_apps, None)
+
+    kinds = dict(Transaction.objects.values_list("pk", "kind"))
+    assert kinds == {setup.pk: "debit", rental.pk: "recurring", other.pk: "recurring"}
+    migration.setup_fees_are_recurring(django_apps, None)
+    assert Transaction.objects.get(pk=setup.pk).kind == "recurring"

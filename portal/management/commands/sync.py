@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from portal.models import ProviderAccount, SyncRun
-from portal.sync import SyncAlreadyRunning, sync_account
+from portal.sync import SyncAlreadyRunning, interrupt_abandoned_runs, sync_account
 
 
 class Command(BaseCommand):
@@ -36,8 +36,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         accounts = self.accounts(options["account"])
         if options["every"] is None:
-            if self.sync_round(accounts, options["only"]):
-                raise CommandError("Some syncs failed; see above.")
+            failed, skipped = self.sync_round(accounts, options["only"])
+            if failed or skipped:
+                raise CommandError(
+                    f"Some syncs failed ({failed}) or were skipped ({skipped}); see above."
+                )
             return
         if options["every"] < 1:
             raise CommandError("--every needs at least 1 second.")
@@ -61,18 +64,26 @@ class Command(BaseCommand):
             )
         return found
 
-    def sync_round(self, accounts, kind) -> int:
-        """Sync each account once; return how many failed."""
-        failures = 0
+    def sync_round(self, accounts, kind) -> tuple[int, int]:
+        """Sync each account once; return how many failed and how many were skipped (a
+        sync of theirs was already in progress). Runs past their deadline, of any account,
+        are ended first, so one stuck run cannot keep its account from syncing."""
+        failures = skipped = 0
+        for run in interrupt_abandoned_runs():
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Ended run #{run.pk} of {run.account.provider.name} · {run.account.name}, "
+                    f"started {self.when(run.started_at)}: {run.error}"
+                )
+            )
         for account in accounts:
             label = f"{account.provider.name} · {account.name}"
             self.stdout.write(f"{label}: syncing {kind}…")
             try:
                 run = sync_account(account, kind)
-            except SyncAlreadyRunning:
-                self.stdout.write(
-                    self.style.WARNING(f"{label}: skipped, a sync is already running")
-                )
+            except SyncAlreadyRunning as exc:
+                skipped += 1
+                self.stdout.write(self.style.WARNING(f"{label}: skipped, {self.holding(exc)}"))
                 continue
             duration = run.duration.total_seconds()
             figures = (
@@ -91,7 +102,20 @@ class Command(BaseCommand):
                 for line in run.error.splitlines():
                     self.stdout.write(f"    {line}")
         self.stdout.write(
-            f"{timezone.localtime():%Y-%m-%d %H:%M:%S} synced {len(accounts)} account(s), "
-            f"{failures} failed."
+            f"{timezone.localtime():%Y-%m-%d %H:%M:%S} synced {len(accounts) - skipped} "
+            f"account(s), {failures} failed, {skipped} skipped."
         )
-        return failures
+        return failures, skipped
+
+    def holding(self, refusal: SyncAlreadyRunning) -> str:
+        """Which run holds the account: since when, on which worker."""
+        run = refusal.holder
+        if run is None:
+            return "a sync was already in progress"
+        state = "queued" if run.status == SyncRun.Status.QUEUED else "running"
+        where = f" on worker {run.worker}" if run.worker else ""
+        return f"run #{run.pk} holds it ({state} since {self.when(run.started_at)}{where})"
+
+    @staticmethod
+    def when(moment) -> str:
+        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
