@@ -399,7 +399,8 @@ class ProviderAdapter(abc.ABC):
 
         Retried like `request` until the answer starts, which must come by the request's
         deadline; the body may then take as long as a sync may (the run's deadline, or
-        settings.SYNC_RUN_DEADLINE outside a run) and be as large as the kind's
+        settings.SYNC_RUN_DEADLINE outside a run) if it keeps coming (at least 64 KB in each
+        request deadline: `bodies.Pace`), and be as large as the kind's
         `streamed_bytes` (settings.UPSTREAM_LIST_LIMITS). A failure after the start (a
         dropped connection, a body cut short) raises, and the caller has what came before."""
         deadline = self._request_deadline()
@@ -416,6 +417,7 @@ class ProviderAdapter(abc.ABC):
             limit=settings.UPSTREAM_LIST_LIMITS[kind]["streamed_bytes"],
             deadline=body_deadline,
             provider=self.name,
+            pace=bodies.Pace(settings.UPSTREAM_REQUEST_DEADLINE),
         )
         listing = ListStream(chunks, key=key, provider=self.name, check=check)
         try:

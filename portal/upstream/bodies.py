@@ -7,17 +7,21 @@ that inflates to hundreds of megabytes costs one piece of memory, not all of it.
 own decoders, behind `iter_bytes`, inflate each network chunk whole: 64 KB of gzip may
 become 64 MB at once.) The deadline is checked between chunks, and each socket read is cut
 short at it (portal.upstream.network), so a body trickling a byte a second ends on time.
+A whole list streamed over many minutes also keeps a pace (`Pace`): a trickle ends as soon
+as a window passes without its share of bytes, not at the end of the run.
 """
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 
-from portal.upstream.deadlines import Deadline, reads_until
-from portal.upstream.errors import ResponseTooLarge, UnexpectedResponse
+from portal.upstream.deadlines import Deadline, duration_words, reads_until
+from portal.upstream.errors import DeadlineExceeded, ResponseTooLarge, UnexpectedResponse
 
 # The most one decompression step produces (and so holds) at a time.
 PIECE_BYTES = 64 * 1024
@@ -25,12 +29,68 @@ PIECE_BYTES = 64 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
 
 
+@dataclass(frozen=True)
+class Pace:
+    """At least `least_bytes` (after decompression) in every `seconds`: what a body streamed
+    for longer than one request may take must keep coming. Far below any real link (64 KB a
+    minute is about 1 KB/s), far above a trickle."""
+
+    seconds: float
+    least_bytes: int = 64 * 1024
+
+    def error(self, provider: str) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"{provider} took longer than {duration_words(self.seconds)} to send the next "
+            f"{self.least_bytes // 1024} KB of its list (UPSTREAM_REQUEST_DEADLINE)",
+            provider=provider,
+        )
+
+
 def chunks(
-    response: httpx.Response, *, limit: int, deadline: Deadline, provider: str
+    response: httpx.Response,
+    *,
+    limit: int,
+    deadline: Deadline,
+    provider: str,
+    pace: Pace | None = None,
 ) -> Iterator[bytes]:
     """The body of `response`, decompressed, in pieces of at most PIECE_BYTES. Raises
-    ResponseTooLarge past `limit` bytes (after decompression) and the deadline's error once
-    it passes; transport errors are httpx's, for the caller."""
+    ResponseTooLarge past `limit` bytes (after decompression), the deadline's error once it
+    passes, and the pace's once a window passes without its bytes; other transport errors
+    are httpx's, for the caller."""
+    if pace is None:
+        yield from _chunks(response, limit, deadline, provider, lambda received: deadline)
+        return
+    window = _PaceWindow(pace, deadline)
+    try:
+        yield from _chunks(response, limit, deadline, provider, window.until)
+    except (httpx.TransportError, DeadlineExceeded) as exc:
+        if window.overdue():
+            raise pace.error(provider) from exc
+        raise
+
+
+class _PaceWindow:
+    """The window a Pace is judged over: it starts again whenever its bytes have come."""
+
+    def __init__(self, pace: Pace, deadline: Deadline):
+        self.pace, self.deadline = pace, deadline
+        self.started, self.received = time.monotonic(), 0
+
+    def until(self, received: int) -> Deadline:
+        """When the next read must be done: the earlier of the deadline and the window's end."""
+        if received - self.received >= self.pace.least_bytes:
+            self.started, self.received = time.monotonic(), received
+        end = self.started + self.pace.seconds
+        return self.deadline if self.deadline.at <= end else Deadline(end, self.pace.seconds)
+
+    def overdue(self) -> bool:
+        """The window ended before the deadline did, without its bytes."""
+        end = self.started + self.pace.seconds
+        return end < self.deadline.at and time.monotonic() >= end
+
+
+def _chunks(response, limit: int, deadline: Deadline, provider: str, until) -> Iterator[bytes]:
     if response.is_stream_consumed:
         # Built whole in memory (httpx.MockTransport): already read, and decoded.
         decoder, raw = _Identity(), iter([response.content])
@@ -39,9 +99,10 @@ def chunks(
         raw = response.iter_raw()
     received = 0
     while True:
-        if deadline.passed():
-            raise deadline.error(provider)
-        with reads_until(deadline):
+        current = until(received)
+        if current.passed():
+            raise current.error(provider)  # a pace window's is reworded by `chunks`
+        with reads_until(current):
             data = next(raw, None)
         for piece in decoder.decode(data) if data is not None else decoder.flush():
             received += len(piece)
