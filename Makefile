@@ -60,9 +60,11 @@ bench: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal} $(RUN_ENV) \
 		$(PY) manage.py bench $(BENCH_ARGS)
 
+## lint: style (ruff) and the dependency rule between layers (import-linter, pyproject.toml)
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) .ci/lint_imports.py
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

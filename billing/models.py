@@ -3,9 +3,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from numbers.models import PhoneNumber
+from portal.db.constraints import number_is_e164
 from portal.models import ProviderAccount
 from portal.money import currency_field, currency_is_iso_code, money_field
-from portal.phone import number_is_e164
 
 
 class Transaction(models.Model):

@@ -21,8 +21,8 @@ from billing.plans import plan_rates
 from numbers.fees import monthly_equivalent, quantized
 from numbers.models import FeeSource, PhoneNumber
 from portal.models import ProviderAccount
+from portal.providers.base import ProviderAdapter
 from portal.sync import SyncCounts
-from portal.upstream.base import ProviderAdapter
 
 # The plan's rate fields each fee takes, with the number's fee columns they fill.
 _RATE_FIELDS = {

@@ -15,11 +15,11 @@ from billing.models import ServicePlan
 from billing.reports import provider_offers
 from portal.endpoints import AccountEndpoints
 from portal.models import ProviderAccount
+from portal.providers.base import ProviderAdapter
+from portal.providers.base import ServicePlan as UpstreamServicePlan
+from portal.providers.capabilities import Capability
+from portal.providers.optional import Endpoint
 from portal.sync import SyncCounts
-from portal.upstream.base import ProviderAdapter
-from portal.upstream.base import ServicePlan as UpstreamServicePlan
-from portal.upstream.capabilities import Capability
-from portal.upstream.optional import Endpoint
 
 
 def sync_service_plans(

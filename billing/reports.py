@@ -27,9 +27,9 @@ from billing.selectors import latest_balance_per_account
 from numbers.models import PhoneNumber
 from portal.models import ProviderAccount
 from portal.money import money_sum
+from portal.providers import adapter_class
+from portal.providers.capabilities import Capability
 from portal.templatetags.portal_tags import money
-from portal.upstream import adapter_class
-from portal.upstream.capabilities import Capability
 
 ZERO = Decimal(0)
 PERCENT_PLACES = Decimal("0.1")

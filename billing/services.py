@@ -16,14 +16,14 @@ from billing.models import BalanceSnapshot, Transaction
 from numbers.models import PhoneNumber
 from numbers.services import BATCH_SIZE, LISTING_BATCH_SIZE, batched
 from portal.bulk import AnyOf, copy_rows, insert_rows
+from portal.db.parallel_writes import batch_writer
+from portal.db.prefetch import prefetched
 from portal.endpoints import AccountEndpoints
 from portal.models import ProviderAccount
-from portal.parallel_writes import batch_writer
-from portal.prefetch import prefetched
+from portal.providers.base import ProviderAdapter, UpstreamTransaction
+from portal.providers.capabilities import Capability
+from portal.providers.optional import Endpoint
 from portal.sync import SyncCounts
-from portal.upstream.base import ProviderAdapter, UpstreamTransaction
-from portal.upstream.capabilities import Capability
-from portal.upstream.optional import Endpoint
 
 # Re-read this far back from the newest stored transaction, so rows the upstream dated
 # slightly in the past (late postings, clock skew) between two syncs are not missed.
@@ -48,10 +48,10 @@ def sync_transactions(
     since = complete_until - TRANSACTION_OVERLAP if complete_until else None
     counts = SyncCounts()
     # The next batch is fetched, and its rows' values worked out, while this one is written
-    # (see portal.prefetch).
+    # (see portal.db.prefetch).
     listing = batched(map(_ledger_values, adapter.iter_transactions(since)), LISTING_BATCH_SIZE)
     # Batches are written two at a time where the database allows (see
-    # portal.parallel_writes): appending is the same in any order.
+    # portal.db.parallel_writes): appending is the same in any order.
     writer = batch_writer(partial(_append, account))
     try:
         with closing(prefetched(listing)) as batches, writer:

@@ -3,7 +3,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from billing.models import Transaction
-from portal.phone import format_international
+from portal.providers.phone import format_international
 from portal.tables import BoundedPagination
 from portal.templatetags.portal_tags import money
 

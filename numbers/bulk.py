@@ -26,9 +26,9 @@ from numbers.models import PhoneNumber, Tag
 from numbers.records import provider_supports
 from numbers.services import batched
 from portal.models import AuditEvent, Provider
-from portal.upstream import adapter_for
-from portal.upstream.capabilities import Capability
-from portal.upstream.errors import UpstreamError
+from portal.providers import adapter_for
+from portal.providers.capabilities import Capability
+from portal.providers.errors import UpstreamError
 
 BATCH_SIZE = 500
 # The most numbers one change sends labels upstream for, one request each, while the person

@@ -31,20 +31,16 @@ from django.utils import timezone
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
 from numbers.services import synced_values
 from portal.models import AuditEvent, ProviderAccount
-from portal.phone import country_name, format_international, normalize_e164
-from portal.services import record_audit_event
-from portal.sync import SyncCounts
-from portal.templatetags.portal_tags import money
-from portal.upstream import adapter_class, adapter_for, parsing
-from portal.upstream.base import (
+from portal.providers import adapter_class, adapter_for, parsing
+from portal.providers.base import (
     AvailableNumber,
     Balance,
     OwnedNumber,
     SearchQuery,
     offer_matches,
 )
-from portal.upstream.capabilities import Capability
-from portal.upstream.errors import (
+from portal.providers.capabilities import Capability
+from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,
     InsufficientFunds,
@@ -58,6 +54,10 @@ from portal.upstream.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
+from portal.providers.phone import country_name, format_international, normalize_e164
+from portal.services import record_audit_event
+from portal.sync import SyncCounts
+from portal.templatetags.portal_tags import money
 
 logger = logging.getLogger("numbers.buying")
 

@@ -10,7 +10,7 @@ from django.utils.text import capfirst
 from numbers.models import PhoneNumber, Tag
 from portal.forms import DateInput, MoreFiltersMixin, style_filter_form
 from portal.models import Provider, ProviderAccount
-from portal.phone import country_choices
+from portal.providers.phone import country_choices
 
 CAPABILITY_CHOICES = [
     (name, capfirst(PhoneNumber._meta.get_field(name).verbose_name))

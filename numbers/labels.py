@@ -18,9 +18,9 @@ from django.db import transaction
 from numbers.models import PhoneNumber
 from numbers.records import owned_record, provider_supports
 from portal.models import AuditEvent
+from portal.providers import adapter_for
+from portal.providers.capabilities import Capability
 from portal.services import record_audit_event
-from portal.upstream import adapter_for
-from portal.upstream.capabilities import Capability
 
 LABEL_MAX_LENGTH = PhoneNumber._meta.get_field("label").max_length
 

@@ -4,9 +4,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from portal.db.constraints import number_is_e164
 from portal.models import Provider, ProviderAccount
 from portal.money import currency_field, currency_is_iso_code, money_field
-from portal.phone import format_international, number_is_e164
+from portal.providers.phone import format_international
 
 
 class FeeSource(models.TextChoices):

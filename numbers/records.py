@@ -1,9 +1,9 @@
 """The portal's rows as the records the upstream adapters take."""
 
 from numbers.models import PhoneNumber
-from portal.upstream import adapter_class
-from portal.upstream.base import OwnedNumber
-from portal.upstream.capabilities import Capability
+from portal.providers import adapter_class
+from portal.providers.base import OwnedNumber
+from portal.providers.capabilities import Capability
 
 
 def owned_record(phone_number: PhoneNumber) -> OwnedNumber:

@@ -13,9 +13,9 @@ from django.utils import timezone
 from numbers.models import PhoneNumber
 from numbers.records import owned_record
 from portal.models import AuditEvent
-from portal.phone import normalize_e164
+from portal.providers import adapter_for
+from portal.providers.phone import normalize_e164
 from portal.services import record_audit_event
-from portal.upstream import adapter_for
 
 
 def typed_number_matches(phone_number: PhoneNumber, typed: str) -> bool:

@@ -13,16 +13,16 @@ from django.db.models import F
 from numbers.fees import fee_values
 from numbers.models import FeeSource, PhoneNumber
 from portal.bulk import AnyOf, insert_rows
+from portal.db.prefetch import prefetched
 from portal.models import ProviderAccount
-from portal.phone import country_of
-from portal.prefetch import prefetched
+from portal.providers.base import OwnedNumber, ProviderAdapter
+from portal.providers.phone import country_of
 from portal.sync import SyncCounts
-from portal.upstream.base import OwnedNumber, ProviderAdapter
 
 BATCH_SIZE = 500
 # Rows of an upstream listing written per transaction: each batch costs a few round trips
 # to the database whatever its size, so bigger batches cost less per row, while memory
-# holds a handful of them (see portal.prefetch and portal.parallel_writes).
+# holds a handful of them (see portal.db.prefetch and portal.db.parallel_writes).
 LISTING_BATCH_SIZE = 2000
 
 # The fields sync owns. The portal's own fields (label, tags) are never among them.
@@ -115,7 +115,7 @@ def sync_owned_numbers(
     seen: set[str] = set()
     period_days = adapter.rental_period_days
     # Each record's values are worked out as it is read, in the reader's thread (see
-    # portal.prefetch), so that work overlaps the database's rather than adding to it.
+    # portal.db.prefetch), so that work overlaps the database's rather than adding to it.
     listing = batched(
         (
             (record.number, synced_values(record, account, now, period_days=period_days))

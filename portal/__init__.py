@@ -2,9 +2,9 @@ from pathlib import Path
 
 import numbers
 
-# The `numbers` app shares its name with the standard library module (see
-# numbers/__init__.py). If the standard module was imported before the project
-# directory reached sys.path (a console script such as `pytest`), make it the app's
-# package too, so `numbers.models` and friends import from the app directory.
-if not hasattr(numbers, "__path__"):
-    numbers.__path__ = [str(Path(__file__).resolve().parent.parent / "numbers")]
+# The `numbers` app shares its name with the standard library's module of numeric ABCs,
+# which `decimal`, `fractions` and many libraries import. The app folder has no
+# `__init__.py`, so `import numbers` always finds the standard module, whatever the start-up
+# order; this line lets that one module also hold the app's modules (`numbers.models`, ...).
+# Everything reaches the app through `portal` (its settings, its URLs) first.
+numbers.__path__ = [str(Path(__file__).resolve().parent.parent / "numbers")]

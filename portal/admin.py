@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
+from portal.providers.optional import Endpoint
 from portal.services import record_audit_event
 from portal.templatetags.portal_tags import money
-from portal.upstream.optional import Endpoint
 
 admin.site.site_header = "Number portal administration"
 admin.site.site_title = "Number portal administration"

@@ -17,12 +17,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from portal.models import Provider, ProviderAccount, SyncRun
+from portal.providers import adapter_class
+from portal.providers.sandbox import base_url, build_app
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox.state import SandboxState
 from portal.roles import FINANCE, SUPPORT
-from portal.sandbox import base_url, build_app
-from portal.sandbox.accounts import DEMO_ACCOUNTS
-from portal.sandbox.state import SandboxState
 from portal.sync import sync_account
-from portal.upstream import adapter_class
 
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8100"
 

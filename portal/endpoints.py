@@ -1,5 +1,5 @@
 """What an account does not offer: the sync's record of its optional endpoints
-(portal.upstream.optional) that answered 404, 405 or 501, kept on the account
+(portal.providers.optional) that answered 404, 405 or 501, kept on the account
 (`ProviderAccount.endpoints_not_offered`) and shown where the figure would be."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from portal.models import ProviderAccount
-from portal.upstream.errors import UpstreamError
-from portal.upstream.optional import Endpoint, OptionalEndpoints, is_not_offered
+from portal.providers.errors import UpstreamError
+from portal.providers.optional import Endpoint, OptionalEndpoints, is_not_offered
 
 logger = logging.getLogger("portal.sync")
 

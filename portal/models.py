@@ -10,7 +10,7 @@ from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
 from portal.money import currency_field, currency_is_iso_code, money_field
-from portal.upstream.network import base_url_problem
+from portal.providers.network import base_url_problem
 
 
 class Provider(models.Model):
@@ -94,7 +94,7 @@ class ProviderAccount(models.Model):
         return f"{self.provider} · {self.name}"
 
     def clean(self):
-        # Where the portal may connect (portal.upstream.network): checked here when an
+        # Where the portal may connect (portal.providers.network): checked here when an
         # account is saved through a form, and again at every connection.
         problem = base_url_problem(self.base_url or "")
         if problem:
@@ -106,7 +106,7 @@ class ProviderAccount(models.Model):
 
     @property
     def not_offered(self) -> dict[str, datetime]:
-        """The endpoints this account does not offer, by name (portal.upstream.optional
+        """The endpoints this account does not offer, by name (portal.providers.optional
         .Endpoint), each with when that was last checked."""
         return {
             endpoint: datetime.fromisoformat(checked)
@@ -154,7 +154,9 @@ class SyncRun(models.Model):
     # Who runs it and when it last showed signs of life: a run whose process died (killed,
     # crashed, machine lost) is closed as interrupted by the next start (portal.sync).
     worker = models.CharField(
-        max_length=200, blank=True, help_text="The process running the sync (see portal.workers)."
+        max_length=200,
+        blank=True,
+        help_text="The process running the sync (see portal.db.workers).",
     )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 

@@ -241,7 +241,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # httpx logs full URLs; portal.upstream logs one secret-free line per call instead.
+        # httpx logs full URLs; portal.providers logs one secret-free line per call instead.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
     },
@@ -328,5 +328,5 @@ UPSTREAM_LIST_LIMITS = {
 }
 # Provider accounts may point at loopback, private, link-local or reserved addresses, and
 # use plain http, only with this on: the sandbox of `make run` (DEBUG) needs it, production
-# does not (portal.upstream.network checks each base URL when saved and at each connection).
+# does not (portal.providers.network checks each base URL when saved and at each connection).
 ALLOW_PRIVATE_UPSTREAMS = env.bool("ALLOW_PRIVATE_UPSTREAMS", default=DEBUG)

@@ -18,12 +18,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from portal.db.workers import process_gone, this_worker
 from portal.models import AuditEvent, ProviderAccount, SyncRun
+from portal.providers import adapter_for
+from portal.providers.deadlines import SYNC, Deadline, duration_words
+from portal.providers.errors import RunDeadlineExceeded, UpstreamError
 from portal.services import record_audit_event
-from portal.upstream import adapter_for
-from portal.upstream.deadlines import SYNC, Deadline, duration_words
-from portal.upstream.errors import RunDeadlineExceeded, UpstreamError
-from portal.workers import process_gone, this_worker
 
 logger = logging.getLogger("portal.sync")
 
@@ -219,7 +219,7 @@ def interrupt_abandoned_runs(
 ) -> list[SyncRun]:
     """Close as interrupted the runs (of `account`, or all) still in progress past their
     deadline (`takeover_age` after they started: a stuck process, or one lost with its
-    host), or left by a process this one can see has ended (portal.workers); and runs
+    host), or left by a process this one can see has ended (portal.db.workers); and runs
     queued that long that no worker ever started. Returns the runs closed, whose accounts
     are free to sync again."""
     now = now or timezone.now()

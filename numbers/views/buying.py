@@ -20,8 +20,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from numbers import buying
 from numbers.models import NumberOrder, PhoneNumber
-from portal.phone import country_choices, format_international
-from portal.upstream.base import NUMBER_CAPABILITIES, SearchQuery
+from portal.providers.base import NUMBER_CAPABILITIES, SearchQuery
+from portal.providers.phone import country_choices, format_international
 
 SEARCH_TARGET = "number-search"
 DIALOG_TARGET = "buy-dialog-content"

@@ -20,7 +20,7 @@ from numbers.history import number_history
 from numbers.labels import clean_label, labels_stored_upstream, set_label
 from numbers.models import NumberOrder, PhoneNumber
 from numbers.releasing import release_number, typed_number_matches
-from portal.upstream.errors import (
+from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,
     NotFound,

@@ -26,10 +26,10 @@ from numbers.views.buying import (
 from portal.forms import style_filter_form
 from portal.htmx import HtmxTableMixin
 from portal.models import ProviderAccount
-from portal.phone import format_international
+from portal.providers.errors import UpstreamError
+from portal.providers.phone import format_international
 from portal.tables import BoundedPagination
 from portal.templatetags.portal_tags import money
-from portal.upstream.errors import UpstreamError
 
 
 class NumberOrderFilter(django_filters.FilterSet):

@@ -21,7 +21,7 @@ from billing.models import BalanceSnapshot, Transaction
 from numbers.models import PhoneNumber, Tag
 from numbers.services import batched
 from portal.models import Provider, ProviderAccount
-from portal.sandbox.world import CUSTOMERS, DASH, INDIAN_CUSTOMERS, LINES
+from portal.providers.sandbox.world import CUSTOMERS, DASH, INDIAN_CUSTOMERS, LINES
 
 # The benchmark's "now": fixed, so every run seeds the same rows.
 ANCHOR = datetime(2026, 11, 30, 12, tzinfo=UTC)

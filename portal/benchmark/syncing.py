@@ -24,10 +24,10 @@ from numbers.services import BATCH_SIZE, batched, synced_values
 from portal.benchmark.measure import PeakRss, Stopwatch
 from portal.demo import ensure_demo_accounts
 from portal.models import ProviderAccount, SyncRun
-from portal.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers import adapter_for
+from portal.providers.capabilities import Capability
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.sync import sync_account
-from portal.upstream import adapter_for
-from portal.upstream.capabilities import Capability
 
 
 @dataclass

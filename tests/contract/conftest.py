@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from portal.sandbox import PROVIDERS, base_url, build_app, build_state
-from portal.sandbox.accounts import DEMO_ACCOUNTS
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
-from portal.upstream import adapter_class
-from portal.upstream.base import AccountConfig
+from portal.providers import adapter_class
+from portal.providers.base import AccountConfig
+from portal.providers.sandbox import PROVIDERS, base_url, build_app, build_state
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 
 # Each provider's API path on a sandbox, e.g. "/audian/v2": base URL = origin + path.
 API_PATHS = {slug: base_url("", slug) for slug in PROVIDERS}
@@ -57,6 +57,6 @@ def sandbox(sandbox_state):
 
 @pytest.fixture
 def upstream_log(caplog):
-    """Captured `portal.upstream` log records (INFO and up)."""
-    caplog.set_level(logging.INFO, logger="portal.upstream")
+    """Captured `portal.providers` log records (INFO and up)."""
+    caplog.set_level(logging.INFO, logger="portal.providers")
     return caplog

@@ -14,15 +14,11 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.providers.audian import AudianSandbox, audian_id
-from portal.sandbox.server import SandboxThread
-from portal.sandbox.state import SandboxAccount, SandboxState
-from portal.upstream.audian import PAGE_SIZE, AudianAdapter
-from portal.upstream.base import AccountConfig, ProviderAdapter, SearchQuery
-from portal.upstream.capabilities import Capability
-from portal.upstream.errors import (
+from portal.providers.audian.adapter import PAGE_SIZE, AudianAdapter
+from portal.providers.audian.simulator import AudianSandbox, audian_id
+from portal.providers.base import AccountConfig, ProviderAdapter, SearchQuery
+from portal.providers.capabilities import Capability
+from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,
     InsufficientFunds,
@@ -36,6 +32,10 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox.state import SandboxAccount, SandboxState
 
 SLUG = "audian"
 NON_ASCII_LABEL = "Café Zürich \u2013 東京"  # with an en dash
@@ -145,7 +145,7 @@ def test_listing_is_a_generator_that_reads_one_page_at_a_time(sandbox, upstream_
     _, adapter = new_account(sandbox, numbers=PAGE_SIZE + 1)
 
     def calls():
-        return sum(record.name == "portal.upstream" for record in upstream_log.records)
+        return sum(record.name == "portal.providers" for record in upstream_log.records)
 
     with adapter:
         numbers = adapter.iter_owned_numbers()
@@ -540,7 +540,7 @@ def test_logs_name_each_call_and_never_the_key(sandbox, audian, upstream_log):
         pytest.raises(AuthenticationFailed) as refused,
     ):
         wrong.get_balance()
-    lines = [r.getMessage() for r in upstream_log.records if r.name == "portal.upstream"]
+    lines = [r.getMessage() for r in upstream_log.records if r.name == "portal.providers"]
     assert len(lines) == 5
     assert all("provider=audian" in line for line in lines)
     assert any("method=POST path=/numbers/purchase status=201" in line for line in lines)

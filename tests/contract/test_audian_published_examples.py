@@ -10,9 +10,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from portal.upstream.audian import AudianAdapter
-from portal.upstream.base import AccountConfig, OwnedNumber, SearchQuery
-from portal.upstream.errors import (
+from portal.providers.audian.adapter import AudianAdapter
+from portal.providers.base import AccountConfig, OwnedNumber, SearchQuery
+from portal.providers.errors import (
     AuthenticationFailed,
     InsufficientFunds,
     InvalidRequest,

@@ -4,11 +4,11 @@ sandbox over real HTTP on loopback, the bodies read as the server received them.
 
 import pytest
 
-from portal.sandbox import build_app
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
-from portal.upstream.base import SearchQuery
-from portal.upstream.parsing import loads
+from portal.providers.base import SearchQuery
+from portal.providers.parsing import loads
+from portal.providers.sandbox import build_app
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from tests.contract.conftest import Sandbox
 
 # provider → (country its demo account buys in, the documented purchase body fields)

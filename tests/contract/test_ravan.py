@@ -11,11 +11,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from portal.sandbox.providers.ravan import RavanSandbox
-from portal.sandbox.state import SandboxAccount
-from portal.upstream.base import AvailableNumber, OwnedNumber, SearchQuery
-from portal.upstream.capabilities import Capability
-from portal.upstream.errors import (
+from portal.providers.base import AvailableNumber, OwnedNumber, SearchQuery
+from portal.providers.capabilities import Capability
+from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,
     InsufficientFunds,
@@ -30,6 +28,8 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
+from portal.providers.ravan.simulator import RavanSandbox
+from portal.providers.sandbox.state import SandboxAccount
 
 SLUG = "ravan"
 NON_ASCII_LABEL = "Café Zürich \u2013 東京"

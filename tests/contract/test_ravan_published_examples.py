@@ -9,8 +9,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from portal.upstream.base import AccountConfig, AvailableNumber, OwnedNumber, SearchQuery
-from portal.upstream.errors import (
+from portal.providers.base import AccountConfig, AvailableNumber, OwnedNumber, SearchQuery
+from portal.providers.errors import (
     AuthenticationFailed,
     InsufficientFunds,
     InvalidRequest,
@@ -21,7 +21,7 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
-from portal.upstream.ravan import RavanAdapter
+from portal.providers.ravan.adapter import RavanAdapter
 
 BASE_URL = "https://api.ravan.ai/api/v1"
 # Our own organisation, not the published profile's example id (019c0a11-…).

@@ -10,13 +10,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from portal.sandbox import build_app, build_state
-from portal.sandbox.providers.tryvox import TryVoxSandbox
-from portal.sandbox.server import SandboxThread
-from portal.sandbox.state import SandboxAccount, iso
-from portal.upstream.base import OwnedNumber, SearchQuery
-from portal.upstream.capabilities import Capability
-from portal.upstream.errors import (
+from portal.providers.base import OwnedNumber, SearchQuery
+from portal.providers.capabilities import Capability
+from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,
     InsufficientFunds,
@@ -29,7 +25,11 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
-from portal.upstream.tryvox import TryVoxAdapter
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox.state import SandboxAccount, iso
+from portal.providers.tryvox.adapter import TryVoxAdapter
+from portal.providers.tryvox.simulator import TryVoxSandbox
 
 SLUG = "tryvox"
 UNAUTHORIZED = {"error": {"code": "UNAUTHORIZED", "message": "Invalid or missing API key"}}

@@ -9,8 +9,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from portal.upstream.base import AccountConfig, AvailableNumber, OwnedNumber, SearchQuery
-from portal.upstream.errors import (
+from portal.providers.base import AccountConfig, AvailableNumber, OwnedNumber, SearchQuery
+from portal.providers.errors import (
     AuthenticationFailed,
     InsufficientFunds,
     InvalidNumber,
@@ -20,7 +20,7 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
-from portal.upstream.tryvox import TryVoxAdapter
+from portal.providers.tryvox.adapter import TryVoxAdapter
 
 SECRET = "tvx_sk_live_4f9c2e7a1b"
 # Our own (real-looking) account, never the documented example acc_123abc.

@@ -13,12 +13,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from portal.sandbox import build_state
-from portal.sandbox.providers.vobiz import VobizSandbox
-from portal.sandbox.state import CatalogEntry, SandboxAccount
-from portal.upstream.base import SearchQuery
-from portal.upstream.capabilities import Capability
-from portal.upstream.errors import (
+from portal.providers.base import SearchQuery
+from portal.providers.capabilities import Capability
+from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,
     InsufficientFunds,
@@ -31,7 +28,10 @@ from portal.upstream.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
-from portal.upstream.vobiz import VobizAdapter
+from portal.providers.sandbox import build_state
+from portal.providers.sandbox.state import CatalogEntry, SandboxAccount
+from portal.providers.vobiz.adapter import VobizAdapter
+from portal.providers.vobiz.simulator import VobizSandbox
 
 SLUG = "vobiz"
 PAGE_SIZE = 100

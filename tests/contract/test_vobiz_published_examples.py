@@ -15,16 +15,16 @@ from django.utils import timezone
 
 from numbers.models import PhoneNumber
 from portal.models import SyncRun
-from portal.sync import sync_account
-from portal.upstream.base import AccountConfig, OwnedNumber, SearchQuery
-from portal.upstream.errors import (
+from portal.providers.base import AccountConfig, OwnedNumber, SearchQuery
+from portal.providers.errors import (
     AuthenticationFailed,
     InsufficientFunds,
     NumberUnavailable,
     UnexpectedResponse,
     UpstreamUnavailable,
 )
-from portal.upstream.vobiz import VobizAdapter
+from portal.providers.vobiz.adapter import VobizAdapter
+from portal.sync import sync_account
 from tests.factories import PhoneNumberFactory, ProviderAccountFactory, ProviderFactory
 
 # A real-looking account of our own, never the examples' placeholder owner (MA_XXXXXXXX): a

@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from numbers.models import NumberOrder, PhoneNumber
-from portal.sandbox import build_app
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_app
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from tests.e2e.conftest import PASSWORD
 from tests.unit.test_buying import Market, market_state, with_fault_on_writes
 

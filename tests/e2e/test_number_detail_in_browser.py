@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from numbers.labels import LABEL_MAX_LENGTH
 from numbers.models import PhoneNumber
 from portal.models import SyncRun
-from portal.sandbox import build_state
+from portal.providers.sandbox import build_state
 from portal.sync import sync_account
 from tests.unit.test_sync import World, serve
 

@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 
 from numbers.models import PhoneNumber
 from portal.models import AuditEvent, SyncRun
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from portal.sync import sync_account
 from tests.factories import (
     PhoneNumberFactory,

@@ -3,9 +3,9 @@
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from tests.unit.test_sync import World
 
 

@@ -12,11 +12,11 @@ from django.conf import settings
 from numbers import buying
 from numbers.models import NumberOrder, PhoneNumber
 from portal.benchmark.server import session_cookie
-from portal.phone import format_international
-from portal.sandbox import build_app
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
-from portal.upstream import base as upstream_base
+from portal.providers import base as upstream_base
+from portal.providers.phone import format_international
+from portal.providers.sandbox import build_app
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from tests.unit.test_buying import Market, market_state, with_fault_on_writes
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -18,7 +18,7 @@ from django.conf import settings
 
 from portal.benchmark.server import production_env
 from portal.models import SyncRun
-from portal.sandbox import build_state
+from portal.providers.sandbox import build_state
 from portal.sync import queue_sync, sync_account
 from portal.tasks import run_queued_sync
 from tests.conftest import RELIABILITY_RESULTS

@@ -168,8 +168,8 @@ PEAK_OF_A_LISTING = textwrap.dedent(
     import resource, sys
     import django
     django.setup()
-    from portal.upstream import adapter_class
-    from portal.upstream.base import AccountConfig
+    from portal.providers import adapter_class
+    from portal.providers.base import AccountConfig
     slug, url, account_id = sys.argv[1:4]
     adapter = adapter_class(slug)(AccountConfig(url, account_id, "hostile-test-key"))
     try:

@@ -18,8 +18,8 @@ from billing.models import Transaction
 from numbers.labels import set_label
 from numbers.models import PhoneNumber
 from portal.models import AuditEvent, SyncRun
-from portal.sandbox import build_state
-from portal.sandbox.faults import FaultConfig
+from portal.providers.sandbox import build_state
+from portal.providers.sandbox.faults import FaultConfig
 from portal.sync import queue_sync, sync_account, takeover_age
 from tests.factories import UserFactory
 from tests.unit.test_sync import World, serve

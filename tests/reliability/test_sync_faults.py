@@ -21,15 +21,15 @@ from numbers import services as number_services
 from numbers.models import PhoneNumber
 from portal import sync
 from portal.benchmark.server import production_env
+from portal.db.workers import identity, process_gone, this_worker
 from portal.error_pages import database_unreachable, server_error
 from portal.models import AuditEvent, SyncRun
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
+from portal.providers import adapter_class
+from portal.providers.capabilities import Capability
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from portal.sync import INTERRUPTED_MESSAGE, NEVER_STARTED, SyncAlreadyRunning, sync_account
-from portal.upstream import adapter_class
-from portal.upstream.capabilities import Capability
-from portal.workers import identity, process_gone, this_worker
 from tests.unit.test_sync import SLUGS, World, serve
 
 QUICK_SEEDS, LONG_SEEDS = 3, 50

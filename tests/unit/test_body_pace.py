@@ -1,4 +1,4 @@
-"""A list streamed for longer than one request keeps a pace (portal.upstream.bodies.Pace):
+"""A list streamed for longer than one request keeps a pace (portal.providers.bodies.Pace):
 a body that keeps coming may take as long as the run allows, a trickle ends after one
 window. Real HTTP on loopback: a server sends `piece` bytes every `every` seconds."""
 
@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from portal.upstream import bodies
-from portal.upstream.deadlines import Deadline
-from portal.upstream.errors import DeadlineExceeded
+from portal.providers import bodies
+from portal.providers.deadlines import Deadline
+from portal.providers.errors import DeadlineExceeded
 
 
 class Steady(BaseHTTPRequestHandler):

@@ -20,14 +20,14 @@ from numbers.filters import PhoneNumberFilter
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
 from numbers.views.buying import NumberSearchForm
 from portal.models import AuditEvent, ProviderAccount, SyncRun
-from portal.sandbox import PROVIDERS, build_app
-from portal.sandbox.accounts import DEMO_ACCOUNTS
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
-from portal.sandbox.state import CatalogEntry, SandboxAccount, SandboxState
+from portal.providers.base import AvailableNumber, SearchQuery
+from portal.providers.sandbox import PROVIDERS, build_app
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox.state import CatalogEntry, SandboxAccount, SandboxState
 from portal.settings import UPSTREAM_RETRY as PRODUCTION_RETRY
 from portal.sync import sync_account
-from portal.upstream.base import AvailableNumber, SearchQuery
 from tests.contract.conftest import API_PATHS
 from tests.unit.test_sync import World
 

@@ -1,6 +1,6 @@
 from django.core.management import call_command
 
-from portal.upstream import capability_table
+from portal.providers import capability_table
 
 
 def test_readme_capability_table_matches_the_adapters(settings):

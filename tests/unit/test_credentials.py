@@ -14,8 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from numbers.models import PhoneNumber
 from portal.models import AuditEvent, ProviderAccount, SyncRun
-from portal.sandbox import build_state
-from portal.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox import build_state
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.sync import sync_account
 from tests.factories import ProviderAccountFactory
 from tests.unit.test_sync import World, serve
@@ -185,7 +185,7 @@ def test_a_sync_logs_no_secret(sandbox, admin_user, every_log_line):
         assert sync_account(account, user=admin_user).status == SyncRun.Status.SUCCEEDED
 
     logged = every_log_line()
-    assert "portal.upstream" in logged  # one line per upstream call
+    assert "portal.providers" in logged  # one line per upstream call
     assert "audian" in logged.lower()
     assert leaked(logged) == []
 

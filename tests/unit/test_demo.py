@@ -19,11 +19,11 @@ from django.utils import timezone
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
 from numbers.models import NumberOrder, PhoneNumber, Tag
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
+from portal.providers import adapter_class
+from portal.providers.capabilities import Capability
+from portal.providers.sandbox import build_state
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.roles import FINANCE, SUPPORT
-from portal.sandbox import build_state
-from portal.sandbox.accounts import DEMO_ACCOUNTS
-from portal.upstream import adapter_class
-from portal.upstream.capabilities import Capability
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

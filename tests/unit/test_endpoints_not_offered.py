@@ -14,9 +14,9 @@ from django.utils.html import strip_tags
 
 from billing.models import BalanceSnapshot, ServicePlan
 from portal.models import ProviderAccount, SyncRun
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from portal.sync import sync_account
 from tests.unit.test_sync import World
 

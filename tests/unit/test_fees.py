@@ -56,7 +56,7 @@ def test_a_plan_rate_follows_the_plan_and_never_overrides_a_stated_fee(world):
     plan.save()
 
     from billing.plan_fees import fees_from_service_plans
-    from portal.upstream import adapter_for
+    from portal.providers import adapter_for
 
     with adapter_for(account) as adapter:
         fees_from_service_plans(account, adapter, now=plan.synced_at)

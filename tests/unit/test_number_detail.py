@@ -13,7 +13,7 @@ from numbers.labels import LABEL_MAX_LENGTH
 from numbers.models import NumberOrder, PhoneNumber
 from numbers.releasing import typed_number_matches
 from portal.models import AuditEvent, SyncRun
-from portal.sandbox import build_state
+from portal.providers.sandbox import build_state
 from portal.sync import sync_account
 from tests.factories import (
     AuditEventFactory,

@@ -21,7 +21,7 @@ from numbers.bulk import BulkChange, TagAction, apply_bulk_change
 from numbers.models import PhoneNumber, Tag
 from numbers.tables import ListRows
 from portal.models import AuditEvent, SyncRun
-from portal.sandbox import build_state
+from portal.providers.sandbox import build_state
 from portal.sync import sync_account
 from tests.factories import (
     PhoneNumberFactory,

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from numbers.models import NumberOrder
-from portal.sandbox import build_app, build_state
-from portal.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.server import SandboxThread
 from tests.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
 from tests.unit.test_sync import World
 

@@ -11,14 +11,14 @@ from django.db import connection
 from billing import services as billing_services
 from billing.models import Transaction
 from numbers.models import PhoneNumber
-from portal.models import SyncRun
-from portal.parallel_writes import (
+from portal.db.parallel_writes import (
     THREAD_NAME,
     ParallelWriter,
     SerialWriter,
     batch_writer,
 )
-from portal.sandbox import build_state
+from portal.models import SyncRun
+from portal.providers.sandbox import build_state
 from portal.sync import sync_account
 from tests.unit.test_sync import FailingAfter, World, serve
 

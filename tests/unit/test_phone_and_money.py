@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.phone import country_of, format_international, normalize_e164
+from portal.providers.phone import country_of, format_international, normalize_e164
 from portal.templatetags.portal_tags import money
 
 

@@ -7,7 +7,7 @@ from contextlib import closing
 
 import pytest
 
-from portal.prefetch import THREAD_NAME, prefetched
+from portal.db.prefetch import THREAD_NAME, prefetched
 
 
 def reader_threads():

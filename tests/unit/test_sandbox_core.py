@@ -6,16 +6,16 @@ from decimal import Decimal
 
 import pytest
 
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.http import page_slice
-from portal.sandbox.state import (
+from portal.providers.parsing import dumps
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.http import page_slice
+from portal.providers.sandbox.state import (
     CatalogEntry,
     SandboxAccount,
     SandboxError,
     SandboxState,
     iso,
 )
-from portal.upstream.parsing import dumps
 
 CATALOG = {
     "acme": [

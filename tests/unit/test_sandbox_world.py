@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from portal.sandbox.state import CatalogEntry, SandboxAccount, SandboxState
-from portal.sandbox.world import LEDGER_MONTHS, add_months
+from portal.providers.sandbox.state import CatalogEntry, SandboxAccount, SandboxState
+from portal.providers.sandbox.world import LEDGER_MONTHS, add_months
 
 CATALOG = {
     "acme": [

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from numbers import buying
-from portal.sandbox import build_app
-from portal.sandbox.server import SandboxThread
-from portal.upstream.base import SearchQuery
+from portal.providers.base import SearchQuery
+from portal.providers.sandbox import build_app
+from portal.providers.sandbox.server import SandboxThread
 from tests.unit.test_buying import SLUGS, market  # noqa: F401 (a fixture)
 
 

@@ -10,13 +10,13 @@ from django.urls import reverse
 from billing.models import ServicePlan
 from billing.plans import sync_service_plans
 from portal.models import SyncRun
+from portal.providers import adapter_for
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox.simulated import PROVIDERS
 from portal.roles import SUPPORT
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.providers import PROVIDERS
-from portal.sandbox.server import SandboxThread
 from portal.sync import steps_for, sync_account
-from portal.upstream import adapter_for
 from tests.factories import ProviderAccountFactory, ServicePlanFactory
 from tests.unit.test_sync import World
 

@@ -27,10 +27,10 @@ from billing.reports import (
     this_month,
 )
 from numbers.models import PhoneNumber
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
 from portal.sync import sync_account
 from portal.templatetags.portal_tags import money
 from tests.factories import (

@@ -19,16 +19,16 @@ from numbers import services as number_services
 from numbers.fees import monthly_equivalent
 from numbers.models import FeeSource, PhoneNumber
 from portal import sync
+from portal.db.prefetch import THREAD_NAME as PREFETCH_THREAD
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
-from portal.prefetch import THREAD_NAME as PREFETCH_THREAD
-from portal.sandbox import build_app, build_state
-from portal.sandbox.accounts import DEMO_ACCOUNTS
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
+from portal.providers import adapter_class
+from portal.providers.base import AccountConfig
+from portal.providers.capabilities import Capability
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from portal.sync import SyncAlreadyRunning, queue_sync, sync_account
-from portal.upstream import adapter_class
-from portal.upstream.base import AccountConfig
-from portal.upstream.capabilities import Capability
 from tests.contract.conftest import API_PATHS
 
 SLUGS = [account.provider for account in DEMO_ACCOUNTS]

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import ProviderAccount, SyncRun
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 from tests.factories import SyncRunFactory
 from tests.unit.test_sync import World
 

@@ -27,7 +27,7 @@ from billing.filters import Period
 from billing.models import Transaction
 from billing.selectors import transaction_totals, transactions_for_list
 from portal.models import ProviderAccount
-from portal.sandbox import build_state
+from portal.providers.sandbox import build_state
 from portal.sync import sync_account
 from portal.templatetags.portal_tags import money
 from tests.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory

@@ -1,6 +1,6 @@
 """A provider account's base URL may not lead inside the network (in production).
 
-Names resolve through a fake resolver (`portal.upstream.network.resolve`); no test opens a
+Names resolve through a fake resolver (`portal.providers.network.resolve`); no test opens a
 connection to anything but loopback, and the refusals are checked to happen before any
 connection is attempted.
 """
@@ -9,10 +9,10 @@ import httpcore
 import pytest
 
 from portal.admin import ProviderAccountForm
-from portal.upstream import network
-from portal.upstream.base import AccountConfig
-from portal.upstream.errors import AddressNotAllowed
-from portal.upstream.tryvox import TryVoxAdapter
+from portal.providers import network
+from portal.providers.base import AccountConfig
+from portal.providers.errors import AddressNotAllowed
+from portal.providers.tryvox.adapter import TryVoxAdapter
 from tests.factories import ProviderFactory
 from tests.support.hostile import ACCOUNT_IDS, SANE_NUMBERS, HostileUpstream
 from tests.unit.test_settings import manage

@@ -20,13 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal.phone import E164_REGEX
-from portal.sandbox import base_url, build_app, build_state
-from portal.sandbox.accounts import DEMO_ACCOUNTS
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import SandboxThread
-from portal.upstream import adapter_class, parsing
-from portal.upstream.base import (
+from portal.providers import adapter_class, parsing
+from portal.providers.base import (
     NUMBER_CAPABILITIES,
     NUMBER_STATUSES,
     NUMBER_TYPES,
@@ -35,7 +30,12 @@ from portal.upstream.base import (
     AvailableNumber,
     SearchQuery,
 )
-from portal.upstream.errors import UnexpectedResponse
+from portal.providers.errors import UnexpectedResponse
+from portal.providers.phone import E164_REGEX
+from portal.providers.sandbox import base_url, build_app, build_state
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
 
 FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from portal.upstream import parsing
-from portal.upstream.errors import UnexpectedResponse
+from portal.providers import parsing
+from portal.providers.errors import UnexpectedResponse
 
 
 def test_json_numbers_become_exact_decimals():

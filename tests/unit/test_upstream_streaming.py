@@ -1,4 +1,4 @@
-"""Big listings read as they arrive (portal.upstream.streaming): the same values as parsing
+"""Big listings read as they arrive (portal.providers.streaming): the same values as parsing
 the whole answer, however the body is cut into chunks; a body cut short or broken is an
 UnexpectedResponse after the items before the break; and the first record reaches the
 sync before the upstream has finished sending."""
@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.sandbox.server import SandboxThread
-from portal.upstream import adapter_class, parsing
-from portal.upstream.base import AccountConfig
-from portal.upstream.errors import UnexpectedResponse
-from portal.upstream.streaming import ListStream
+from portal.providers import adapter_class, parsing
+from portal.providers.base import AccountConfig
+from portal.providers.errors import UnexpectedResponse
+from portal.providers.sandbox.server import SandboxThread
+from portal.providers.streaming import ListStream
 
 scalars = (
     st.none()

@@ -3,7 +3,7 @@ import re
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.upstream import capability_table
+from portal.providers import capability_table
 
 START, END = "<!-- capabilities:start -->", "<!-- capabilities:end -->"
 

@@ -18,10 +18,10 @@ from portal.demo import (
 )
 from portal.management.commands.sandbox import DEFAULT_STATE
 from portal.models import SyncRun
-from portal.sandbox import build_state
+from portal.providers import adapter_class
+from portal.providers.capabilities import Capability
+from portal.providers.sandbox import build_state
 from portal.sync import SyncAlreadyRunning
-from portal.upstream import adapter_class
-from portal.upstream.capabilities import Capability
 
 SUCCEEDED = SyncRun.Status.SUCCEEDED
 
@@ -66,7 +66,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 logins = ensure_demo_users(reset_passwords=reset_passwords)
                 accounts = ensure_demo_accounts(origin)
-                with _quiet("portal.upstream"):
+                with _quiet("portal.providers"):
                     sync_from_sandbox(accounts, state)
                 failed = [d.run for d in accounts if d.run and d.run.status != SUCCEEDED]
                 if failed:

@@ -4,9 +4,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.sandbox import build_app, build_state
-from portal.sandbox.faults import FaultConfig
-from portal.sandbox.server import make_sandbox_server
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import make_sandbox_server
 
 # Also where `manage.py demo` syncs the demo accounts from, so both see one world.
 DEFAULT_STATE = Path(settings.BASE_DIR) / "var" / "sandbox-state.json"

@@ -1,0 +1,322 @@
+"""TryVox (reference: ../shared/providers/tryvox.md; seed 004 for purchase).
+
+`Authorization: Bearer <key>` on `https://api.tryvox.io/v1`; numbers live under
+`/account/{account_id}/numbers` and have no id: the E.164 number is the key, so
+`OwnedNumber.upstream_id` stays "" (as for every provider without an id) and every path
+names the number with a literal `+` (tryvox.md §2). Amounts are USD JSON numbers in dollars.
+
+Declared and documented: list, get (used by a third-party client), purchase, release.
+Declared but [INFERRED], unverified against the real service: inventory search (§2.3) and
+balance (§2.7). Not offered upstream: labels (the number object has none, §2.5), transactions
+(no ledger endpoint, §2.8: the portal estimates rental), service plans.
+
+What each endpoint states of an owned number, and which wins where two do (numbers.fees,
+numbers.services.synced_values: a field an answer leaves out never erases a known value).
+The list (§2.1), the number GET (§2.2) and the purchase answer (seed 004) are one object:
+
+| field | list / get / purchase | offer §2.3 | precedence |
+|---|---|---|---|
+| status, country, region, type, capabilities | yes | yes | listing |
+| setup fee, monthly fee, currency | yes | yes | listing |
+| purchased_at | `created_at` | — | listing |
+| released_at | yes | — | listing |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+
+from portal.providers.base import (
+    NUMBER_CAPABILITIES,
+    AvailableNumber,
+    Balance,
+    OwnedNumber,
+    ProviderAdapter,
+    SearchQuery,
+    offer_matches,
+)
+from portal.providers.capabilities import Capability
+from portal.providers.errors import (
+    AuthenticationFailed,
+    InsufficientFunds,
+    InvalidNumber,
+    InvalidRequest,
+    NotFound,
+    NumberUnavailable,
+    RateLimited,
+    RegionNotAllowed,
+    UnexpectedResponse,
+    UpstreamUnavailable,
+)
+from portal.providers.paging import PageGuard
+from portal.providers.parsing import Reader, excerpt
+from portal.providers.phone import country_of, normalize_e164
+
+PER_PAGE = 100  # tryvox.md §2.1: the documented maximum, so the fewest round trips
+DEFAULT_CURRENCY = "USD"  # tryvox.md §3.1: TryVox bills everything in USD
+
+# tryvox.md §3 and §2.6: TryVox's statuses are the portal's; any other is a shape we do not
+# know, and guessing would show a number as usable when it may not be.
+STATUSES = {status: status for status in ("active", "pending", "suspended", "released")}
+NUMBER_TYPES = {"local": "local", "toll_free": "toll_free", "mobile": "mobile"}
+
+
+class TryVoxAdapter(ProviderAdapter):
+    slug = "tryvox"
+    name = "TryVox"
+    capabilities = frozenset(
+        {
+            Capability.LIST_NUMBERS,
+            Capability.GET_NUMBER,
+            Capability.SEARCH_NUMBERS,  # [INFERRED] endpoint, tryvox.md §2.3
+            Capability.PURCHASE,
+            Capability.RELEASE,
+            Capability.BALANCE,  # [INFERRED] endpoint, tryvox.md §2.7
+        }
+    )
+    # (HTTP status | None, error.code | None) → error. The statuses of purchase are from
+    # seed 004; the codes of §2.9 are documented; the rest are [INFERRED] (tryvox.md §2.4).
+    error_table = {
+        (None, "UNAUTHORIZED"): AuthenticationFailed,
+        (None, "FORBIDDEN"): AuthenticationFailed,  # a valid key on another account's path
+        (None, "RATE_LIMITED"): RateLimited,
+        (None, "MAX_ATTEMPTS_EXCEEDED"): RateLimited,
+        (None, "INTERNAL_ERROR"): UpstreamUnavailable,
+        (None, "DELIVERY_FAILED"): UpstreamUnavailable,
+        (None, "VERIFICATION_FAILED"): InvalidRequest,
+        # Seed 004: 400 is "invalid E.164 format or country code". Paging parameters can be
+        # invalid too, but this adapter always sends them in range, so a 400 is the number.
+        (400, None): InvalidNumber,
+        (None, "VALIDATION_FAILED"): InvalidNumber,
+        # tryvox.md §2.2/§2.6: the number is not on this account. (On purchase, seed 004's
+        # 404 means "not in the available inventory": `purchase` says so.)
+        (404, None): NotFound,
+        (None, "NOT_FOUND"): NotFound,
+        # Seed 004: 409 "already purchased by another account" (also cooling-off, §2.6).
+        (409, None): NumberUnavailable,
+        (None, "NUMBER_UNAVAILABLE"): NumberUnavailable,
+        (402, None): InsufficientFunds,
+        (None, "INSUFFICIENT_BALANCE"): InsufficientFunds,
+        # [INFERRED] codes the sandbox uses where TryVox publishes none.
+        (None, "REGION_NOT_ALLOWED"): RegionNotAllowed,
+        (None, "CONFLICT"): InvalidRequest,  # release of a pending/suspended number (§2.6)
+    }
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.account.secret}"}
+
+    def error_code(self, body: Any) -> str:
+        code = _error_field(body, "code")
+        return code if isinstance(code, str) else ""
+
+    def error_message(self, body: Any) -> str:
+        message = _error_field(body, "message")
+        return message if isinstance(message, str) else ""
+
+    # --- numbers ----------------------------------------------------------------------------
+
+    def iter_owned_numbers(self) -> Iterator[OwnedNumber]:
+        for item in self._pages(self._account_path("numbers"), {}, "numbers"):
+            yield self._owned(item)
+
+    def get_number(self, number: str) -> OwnedNumber:
+        return self._owned(self._object(self.request("GET", self._number_path(number))))
+
+    def search_available(self, query: SearchQuery) -> list[AvailableNumber]:
+        """Inventory search ([INFERRED] endpoint, tryvox.md §2.3). TryVox filters by
+        type, region name and digits but not by area code or capabilities, and its
+        filters are unverified: the whole query is checked here too."""
+        found: list[AvailableNumber] = []
+        if query.limit < 1:
+            return found
+        params = self._inventory_params(query)
+        for item in self._pages(self._account_path("inventory/numbers"), params, "inventory"):
+            offer = self._available(item)
+            if offer_matches(query, offer):
+                found.append(offer)
+                if len(found) >= query.limit:
+                    break
+        return found
+
+    def purchase(
+        self, number: str, *, label: str = "", quote: AvailableNumber | None = None
+    ) -> OwnedNumber:
+        """Seed 004: `{e164, country}` and nothing else (a strict API refuses a field it
+        does not document), the bare number object back (200 or 201). `label` is not sent:
+        TryVox numbers have none (the portal keeps it). No price is sent either: TryVox
+        charges its current fees, which the number object it answers states."""
+        e164 = _normalized(number)
+        body = {"e164": e164, "country": _country(e164, quote)}
+        path = self._account_path("numbers/purchase-from-inventory")
+        try:
+            return self._owned(self._object(self.request("POST", path, json=body)))
+        except NotFound as exc:
+            # Seed 004: a 404 here is "number not found in available inventory".
+            raise NumberUnavailable(
+                exc.message, provider=self.name, status=exc.status, code=exc.code
+            ) from exc
+
+    def release(self, number: OwnedNumber) -> None:
+        """tryvox.md §2.6: DELETE; the upstream charges any early termination fee and
+        holds the number in cooling-off. The answer is checked, then nothing is returned."""
+        body = self._object(self.request("DELETE", self._number_path(number.number)))
+        body.e164("e164")
+        body.money("early_termination_fee", required=False)
+        if body.str("status", "released") != "released":
+            raise UnexpectedResponse(
+                "response.status: the number was not released",
+                provider=self.name,
+                excerpt=excerpt(body.value),
+            )
+
+    # --- billing ----------------------------------------------------------------------------
+
+    def get_balance(self) -> Balance:
+        """[INFERRED] tryvox.md §2.7: `{account_id, balance, currency, updated_at}`."""
+        body = self._object(self.request("GET", self._account_path("balance")))
+        return Balance(amount=body.money("balance"), currency=_currency(body))
+
+    # --- paths, paging and records ----------------------------------------------------------
+
+    def _account_path(self, rest: str) -> str:
+        return f"/account/{quote(self.account.upstream_account_id, safe='')}/{rest}"
+
+    def _number_path(self, number: str) -> str:
+        # tryvox.md §2: every documented example writes the `+` literally in the path.
+        return self._account_path(f"numbers/{quote(_normalized(number), safe='+')}")
+
+    def _pages(self, path: str, params: Mapping[str, str], kind: str) -> Iterator[Reader]:
+        """Every item of a paged list of `kind`, one page in memory at a time. Stops after
+        `total_pages` (both documented pagination shapes carry it) or at an empty page, never
+        at a short one: a page with fewer items than `per_page` is not the last by itself.
+        A page read before, or rows past the kind's ceiling, end it as an error (PageGuard):
+        `total_pages` is the upstream's word, not a promise."""
+        guard = PageGuard(self.name, kind)
+        page = 1
+        while True:
+            body = self._object(
+                self.request("GET", path, params={**params, "page": page, "per_page": PER_PAGE})
+            )
+            items = body.list("data")
+            for index, item in enumerate(guard.page(items)):
+                yield Reader(item, f"{body.where}.data[{index}]", provider=self.name)
+            total_pages = body.object("pagination").int("total_pages")
+            if not items or page >= total_pages:
+                return
+            page += 1
+
+    def _object(self, body: Any) -> Reader:
+        """A response object; tryvox.md §6.4: accept it bare or wrapped in `{"data": …}`."""
+        if isinstance(body, Mapping) and isinstance(body.get("data"), Mapping):
+            body = body["data"]
+        return Reader(body, "response", provider=self.name)
+
+    def _owned(self, item: Reader) -> OwnedNumber:
+        return OwnedNumber(
+            number=item.e164("e164"),
+            status=_mapped(item, "status", STATUSES),
+            currency=_currency(item),
+            country=item.str("country", "").upper(),
+            region=item.str("region", ""),
+            number_type=NUMBER_TYPES.get(item.str("type", ""), "unknown"),
+            capabilities=_capabilities(item),
+            setup_fee=item.money("setup_fee"),
+            monthly_fee=item.money("monthly_fee"),
+            purchased_at=item.datetime("created_at", required=False),
+            released_at=item.datetime("released_at", required=False),
+        )
+
+    def _available(self, item: Reader) -> AvailableNumber:
+        return AvailableNumber(
+            number=item.e164("e164"),
+            currency=_currency(item),
+            country=item.str("country", "").upper(),
+            region=item.str("region", ""),
+            number_type=NUMBER_TYPES.get(item.str("type", ""), "unknown"),
+            capabilities=_capabilities(item),
+            setup_fee=item.money("setup_fee"),
+            monthly_fee=item.money("monthly_fee"),
+        )
+
+    @staticmethod
+    def _inventory_params(query: SearchQuery) -> dict[str, str]:
+        """The [INFERRED] §2.3 filters. An area code is not a TryVox filter: its digits,
+        after the country code, narrow `contains` upstream (unless the caller asked for
+        other digits) and the area itself is checked on each offer."""
+        country = query.country.upper()
+        params = {"country": country}
+        if query.number_type:
+            params["type"] = query.number_type
+        if query.contains:
+            params["contains"] = query.contains
+        if query.area.isdigit():
+            params.setdefault(
+                "contains", f"{phonenumbers.country_code_for_region(country)}{query.area}"
+            )
+        elif query.area:
+            params["region"] = query.area
+        return params
+
+
+def _error_field(body: Any, name: str) -> Any:
+    """tryvox.md §2.9: `{"error": {"code", "message", "details"}}`."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    return error.get(name) if isinstance(error, Mapping) else None
+
+
+def _mapped(item: Reader, key: str, vocabulary: Mapping[str, str]) -> str:
+    value = item.str(key)
+    if value not in vocabulary:
+        raise UnexpectedResponse(
+            f"{item.where}.{key}: unknown value {value!r}",
+            provider=item.provider,
+            excerpt=excerpt(item.value),
+        )
+    return vocabulary[value]
+
+
+def _currency(item: Reader) -> str:
+    currency = item.str("currency", DEFAULT_CURRENCY)
+    if len(currency) != 3 or not currency.isalpha():
+        raise UnexpectedResponse(
+            f"{item.where}.currency: {currency!r} is not an ISO currency code",
+            provider=item.provider,
+            excerpt=excerpt(item.value),
+        )
+    return currency.upper()
+
+
+def _capabilities(item: Reader) -> frozenset[str]:
+    """tryvox.md §3: a subset of voice, sms, mms; unknown future ones are left out."""
+    values = item.list("capabilities", required=False)
+    if not all(isinstance(value, str) for value in values):
+        raise UnexpectedResponse(
+            f"{item.where}.capabilities: expected a list of text",
+            provider=item.provider,
+            excerpt=excerpt(item.value),
+        )
+    return frozenset(value for value in values if value in NUMBER_CAPABILITIES)
+
+
+def _normalized(number: str) -> str:
+    """E.164 when the number is one; otherwise as given, for the upstream to refuse with
+    its documented 400 (so the caller sees TryVox's own reason)."""
+    try:
+        return normalize_e164(number)
+    except ValidationError:
+        return number.strip()
+
+
+def _country(e164: str, quote: AvailableNumber | None) -> str:
+    """The purchase body's required `country` (seed 004): the quote's, else the number's."""
+    if quote is not None and quote.country:
+        return quote.country
+    try:
+        return country_of(e164)
+    except phonenumbers.NumberParseException:
+        return ""
