@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from billing.models import Transaction
-from billing.reports import WARNING_DAYS, balances_with_runway, needing_attention
+from billing.selectors.balances import WARNING_DAYS, balances_with_runway, needing_attention
 from portal.dashboard import Panel
 
 

@@ -9,7 +9,7 @@ from django.db.models import Count
 from numbers.models import NumberOrder, PhoneNumber, Tag
 from portal.admin import AccountListFilter, ReadOnlyAdminMixin, money_column
 from portal.models import AuditEvent
-from portal.services import record_audit_event
+from portal.services.audit import record_audit_event
 
 
 @admin.register(Tag)

@@ -7,6 +7,7 @@ from django.utils.functional import cached_property
 from portal.db.constraints import number_is_e164
 from portal.models import Provider, ProviderAccount
 from portal.money import currency_field, currency_is_iso_code, money_field
+from portal.providers.base import OwnedNumber
 from portal.providers.phone import format_international
 
 
@@ -167,6 +168,17 @@ class PhoneNumber(models.Model):
 
     def get_absolute_url(self):
         return reverse("numbers:detail", args=[self.pk])
+
+    def upstream_record(self) -> OwnedNumber:
+        """What an adapter needs to address the number upstream: its E.164 and, where the
+        provider has one, its upstream id (without it the adapter looks the number up)."""
+        return OwnedNumber(
+            number=self.number,
+            status=self.status,
+            currency=self.currency,
+            upstream_id=self.upstream_id,
+            label=self.upstream_label,
+        )
 
     @cached_property  # a list row shows it twice (link and checkbox label)
     def display_number(self):

@@ -1,5 +1,5 @@
 from numbers.models import PhoneNumber
-from numbers.selectors import number_overview
+from numbers.selectors.numbers import number_overview
 from portal.dashboard import Panel
 
 

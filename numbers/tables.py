@@ -14,8 +14,8 @@ from tablib import Dataset
 
 from numbers.fees import UNKNOWN_FEE, fee_hint
 from numbers.models import PhoneNumber
-from numbers.selectors import with_tag_names
-from numbers.services import batched
+from numbers.selectors.numbers import with_tag_names
+from numbers.services.sync import batched
 from portal.money import shown_amount
 from portal.spreadsheets import neutralise_formula, xlsx_cells
 from portal.tables import BoundedPagination, QuickRowsMixin

@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.providers.optional import Endpoint
-from portal.services import record_audit_event
+from portal.services.audit import record_audit_event
 from portal.templatetags.portal_tags import money
 
 admin.site.site_header = "Number portal administration"
@@ -236,7 +236,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
 
     @admin.display(description="Endpoints not offered")
     def not_offered(self, account):
-        """What the sync recorded as not offered by this account (portal.endpoints)."""
+        """What the sync recorded as not offered by this account (portal.services.endpoints)."""
         checks = sorted(account.not_offered.items())
         if not checks:
             return "None: every optional endpoint answered."

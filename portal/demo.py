@@ -22,7 +22,7 @@ from portal.providers.sandbox import base_url, build_app
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.providers.sandbox.state import SandboxState
 from portal.roles import FINANCE, SUPPORT
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8100"
 

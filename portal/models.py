@@ -10,6 +10,9 @@ from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
 from portal.money import currency_field, currency_is_iso_code, money_field
+from portal.providers import adapter_class
+from portal.providers.base import ProviderAdapter
+from portal.providers.capabilities import Capability
 from portal.providers.network import base_url_problem
 
 
@@ -25,6 +28,25 @@ class Provider(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def adapter(self) -> type[ProviderAdapter] | None:
+        """The adapter class that speaks this provider's API; None for a provider the portal
+        has no adapter for (a row an admin added by hand)."""
+        try:
+            return adapter_class(self.slug)
+        except LookupError:
+            return None
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether this provider's API offers `capability`, as its adapter declares."""
+        return self.adapter is not None and self.adapter.supports(capability)
+
+    @property
+    def rental_period_days(self) -> int | None:
+        """Days a rental lasts where the provider bills per period (Ravan: 28); None where
+        it bills per calendar month or is unknown."""
+        return self.adapter.rental_period_days if self.adapter else None
 
 
 class ProviderAccount(models.Model):
@@ -59,7 +81,7 @@ class ProviderAccount(models.Model):
         help_text="The newest transaction of the last complete read of the ledger; the next "
         "sync reads from a little before it.",
     )
-    # Written by the sync only (portal.endpoints): an optional endpoint that answered 404,
+    # Written by the sync only (portal.services.endpoints): an optional endpoint that answered 404,
     # 405 or 501 is a capability this account lacks, not a failure of every sync. The
     # database default serves writers that predate the column (older code mid-deploy,
     # historical models in migrations).
@@ -152,7 +174,7 @@ class SyncRun(models.Model):
     rows_released = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     # Who runs it and when it last showed signs of life: a run whose process died (killed,
-    # crashed, machine lost) is closed as interrupted by the next start (portal.sync).
+    # crashed, machine lost) is closed as interrupted by the next start (portal.services.sync).
     worker = models.CharField(
         max_length=200,
         blank=True,

@@ -1,6 +1,6 @@
 from portal.dashboard import Panel
 from portal.models import SyncRun
-from portal.selectors import accounts_with_last_sync
+from portal.selectors.sync import accounts_with_last_sync
 
 
 def last_sync_per_account(request):

@@ -260,17 +260,17 @@ DASHBOARD_PANELS = [
 NUMBER_DETAIL_PANELS = ["billing.panels.number_transactions"]
 
 # What a sync of an account does, in order (numbers first: transactions link to them).
-# Each is `step(account, adapter, *, now, progress) -> portal.sync.SyncCounts`.
+# Each is `step(account, adapter, *, now, progress) -> portal.services.sync.SyncCounts`.
 SYNC_STEPS = [
-    ("numbers", "numbers.services.sync_owned_numbers"),
+    ("numbers", "numbers.services.sync.sync_owned_numbers"),
     # Purchases the upstream left in doubt are settled once the owned numbers are read.
-    ("numbers", "numbers.buying.reconcile_unknown_orders"),
-    ("transactions", "billing.services.sync_transactions"),
-    ("balance", "billing.services.snapshot_balance"),
-    ("plans", "billing.plans.sync_service_plans"),
+    ("numbers", "numbers.services.reconcile.reconcile_unknown_orders"),
+    ("transactions", "billing.services.transactions.sync_transactions"),
+    ("balance", "billing.services.balances.snapshot_balance"),
+    ("plans", "billing.services.plans.sync_service_plans"),
     # Last, so it reads the plans just synced; a "numbers" step, so a numbers-only sync
     # prices its new numbers from the plans stored (numbers.fees: listing, quote, plan).
-    ("numbers", "billing.plan_fees.fees_from_service_plans"),
+    ("numbers", "billing.services.plan_fees.fees_from_service_plans"),
 ]
 
 # Every sync run ends by this deadline: past it, the run stops with "took longer than N"

@@ -1,7 +1,7 @@
 from django_tasks import task
 
 from portal.models import SyncRun
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 
 
 @task()

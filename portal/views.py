@@ -18,8 +18,8 @@ from portal.dashboard import panels_for
 from portal.filters import SyncRunFilter
 from portal.htmx import HtmxTableMixin
 from portal.models import ProviderAccount, SyncRun
-from portal.selectors import accounts_with_last_sync, has_accounts
-from portal.sync import SyncAlreadyRunning, queue_sync
+from portal.selectors.sync import accounts_with_last_sync, has_accounts
+from portal.services.sync import SyncAlreadyRunning, queue_sync
 from portal.tables import SyncRunTable
 from portal.tasks import run_queued_sync
 

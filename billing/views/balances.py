@@ -13,13 +13,13 @@ from django.urls import path, reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing.reports import (
+from billing.selectors.balances import (
     WARNING_DAYS,
     balance_trend,
     balances_with_runway,
     needing_attention,
 )
-from billing.thresholds import set_low_balance_threshold
+from billing.services.thresholds import set_low_balance_threshold
 from portal.models import ProviderAccount
 from portal.money import MONEY_DIGITS, MONEY_PLACES, shown_amount
 

@@ -4,7 +4,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.urls import path
 from django.views.generic import TemplateView
 
-from billing.plans import service_plans_by_account
+from billing.selectors.plans import service_plans_by_account
 
 
 class ServicePlansView(PermissionRequiredMixin, TemplateView):

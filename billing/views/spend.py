@@ -13,14 +13,9 @@ from django.urls import path
 from django.utils.cache import patch_vary_headers
 from django.views.generic import TemplateView
 
-from billing.reports import (
-    Breakdown,
-    MonthRange,
-    add_months,
-    recurring_cost_vs_billed,
-    spend_by_month,
-    this_month,
-)
+from billing.selectors.months import MonthRange, add_months, this_month
+from billing.selectors.recurring import recurring_cost_vs_billed
+from billing.selectors.spend import Breakdown, spend_by_month
 from portal.forms import style_filter_form
 
 DEFAULT_MONTHS = 12

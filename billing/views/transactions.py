@@ -12,7 +12,7 @@ from django_tables2 import LazyPaginator, SingleTableMixin
 from billing.exports import csv_response, xlsx_response
 from billing.filters import TransactionFilter
 from billing.models import Transaction
-from billing.selectors import transaction_totals, transactions_for_list
+from billing.selectors.transactions import transaction_totals, transactions_for_list
 from billing.tables import PER_PAGE, PER_PAGE_CHOICES, TransactionTable, sorted_like_table
 from portal.htmx import HtmxTableMixin
 

@@ -18,8 +18,9 @@ from django.utils.cache import patch_vary_headers
 from django.views import View
 from django_htmx.http import HttpResponseClientRedirect
 
-from numbers import buying
 from numbers.models import NumberOrder, PhoneNumber
+from numbers.selectors import offers, search
+from numbers.services import purchase
 from portal.providers.base import NUMBER_CAPABILITIES, SearchQuery
 from portal.providers.phone import country_choices, format_international
 
@@ -88,7 +89,7 @@ class NumberSearchForm(forms.Form):
 
     def clean_sort(self):
         sort = self.cleaned_data["sort"]
-        return sort if sort in buying.SORTS else ""
+        return sort if sort in search.SORTS else ""
 
     def clean_area(self):
         """Checked here, so that what no provider could match never reaches them (each
@@ -134,8 +135,8 @@ class BuyForm(forms.Form):
 
     def clean_offer(self):
         try:
-            self.account, self.available = buying.offer_from_token(self.cleaned_data["offer"])
-        except buying.OfferExpired as exc:
+            self.account, self.available = offers.offer_from_token(self.cleaned_data["offer"])
+        except offers.OfferExpired as exc:
             raise forms.ValidationError(f"{exc} Search again to buy a number.") from exc
         return self.cleaned_data["offer"]
 
@@ -156,10 +157,10 @@ class NumberSearchView(PermissionRequiredMixin, View):
 
     def get(self, request):
         form = NumberSearchForm(request.GET or None)
-        sort = request.GET.get("sort") if request.GET.get("sort") in buying.SORTS else "monthly"
+        sort = request.GET.get("sort") if request.GET.get("sort") in search.SORTS else "monthly"
         results = None
         if form.is_bound and form.is_valid():
-            results = buying.search_numbers(form.query(), sort)
+            results = search.search_numbers(form.query(), sort)
         template = "numbers/search.html"
         if wants(request, SEARCH_TARGET):
             template += "#search"
@@ -171,7 +172,7 @@ class NumberSearchView(PermissionRequiredMixin, View):
                 "results": results,
                 "sort": sort,
                 "sort_urls": _sort_urls(request),
-                "accounts": buying.searchable_accounts() if results is None else None,
+                "accounts": search.searchable_accounts() if results is None else None,
             },
         )
         # The same URL answers with a page or a fragment: caches must keep them apart.
@@ -200,13 +201,13 @@ class BuyView(PermissionRequiredMixin, View):
     def get(self, request):
         token = request.GET.get("offer", "")
         try:
-            account, available = buying.offer_from_token(token)
-        except buying.OfferExpired as exc:
+            account, available = offers.offer_from_token(token)
+        except offers.OfferExpired as exc:
             return render_buy_dialog(
                 request, {"offer_error": f"{exc} Search again to buy a number."}, 400
             )
-        form = BuyForm(initial={"offer": token, "idempotency_key": buying.new_idempotency_key()})
-        preview = buying.preview_purchase(account, available)
+        form = BuyForm(initial={"offer": token, "idempotency_key": purchase.new_idempotency_key()})
+        preview = offers.preview_purchase(account, available)
         return render_buy_dialog(
             request, {"form": form, "account": account, "offer": available, "preview": preview}
         )
@@ -219,17 +220,17 @@ class BuyView(PermissionRequiredMixin, View):
             context = {"form": form, "account": form.account, "offer": form.available}
             return render_buy_dialog(request, context, 400)
         try:
-            order = buying.purchase_number(
+            order = purchase.purchase_number(
                 account=form.account,
                 available=form.available,
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 label=form.cleaned_data["label"].strip(),
                 user=request.user,
             )
-        except buying.OrderInProgress as exc:
+        except purchase.OrderInProgress as exc:
             context = {"account": form.account, "offer": form.available, "busy": str(exc)}
             return render_buy_dialog(request, context)
-        except buying.InvalidOfferNumber as exc:
+        except purchase.InvalidOfferNumber as exc:
             # Shown like any offer that cannot be bought, under the number it names.
             context = {"offer": form.available, "offer_error": f"{exc} Nothing was bought."}
             return render_buy_dialog(request, context, 400)

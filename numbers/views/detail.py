@@ -16,10 +16,10 @@ from django.utils.module_loading import import_string
 from django.views import View
 
 from numbers.fees import fee_hint
-from numbers.history import number_history
-from numbers.labels import clean_label, labels_stored_upstream, set_label
 from numbers.models import NumberOrder, PhoneNumber
-from numbers.releasing import release_number, typed_number_matches
+from numbers.selectors.history import number_history
+from numbers.services.labels import clean_label, labels_stored_upstream, set_label
+from numbers.services.release import release_number, typed_number_matches
 from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,

@@ -17,8 +17,16 @@ from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from numbers import bulk
-from numbers.bulk import (
+from numbers.filters import PhoneNumberFilter
+from numbers.models import PhoneNumber
+from numbers.selectors.numbers import (
+    InvalidFilter,
+    numbers_for_list,
+    numbers_matching,
+    with_tag_names,
+)
+from numbers.services import bulk
+from numbers.services.bulk import (
     BulkChange,
     LabelSent,
     TagAction,
@@ -26,10 +34,7 @@ from numbers.bulk import (
     labelled_upstream,
     parse_tag_names,
 )
-from numbers.filters import PhoneNumberFilter
-from numbers.labels import clean_label
-from numbers.models import PhoneNumber
-from numbers.selectors import InvalidFilter, numbers_for_list, numbers_matching, with_tag_names
+from numbers.services.labels import clean_label
 from numbers.tables import (
     BULK_FORM_ID,
     DEFAULT_PER_PAGE,
@@ -239,7 +244,7 @@ def describe_change(change: BulkChange) -> list[str]:
 
 
 class BulkLabelView(PermissionRequiredMixin, View):
-    """Set the label and/or tags of many numbers (numbers.bulk: labels go upstream too
+    """Set the label and/or tags of many numbers (numbers.services.bulk: labels go upstream too
     where the provider keeps them). Every number matching the list's filter, rather than
     the ticked rows, asks for a confirmation that names the count first; the results of
     labels sent upstream show number by number."""

@@ -14,8 +14,8 @@ from django.views import View
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 
-from numbers import buying
 from numbers.models import NumberOrder
+from numbers.services import reconcile
 from numbers.views.buying import (
     DIALOG_TARGET,
     order_outcome,
@@ -144,7 +144,7 @@ class OrderCheckView(PermissionRequiredMixin, View):
             NumberOrder.objects.select_related("account__provider", "phone_number"), pk=pk
         )
         try:
-            order = buying.reconcile_order(order, user=request.user)
+            order = reconcile.reconcile_order(order, user=request.user)
         except UpstreamError as exc:
             problem = f"Could not check the order: {exc}. It stays unknown; try again later."
             if wants(request, DIALOG_TARGET):

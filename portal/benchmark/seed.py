@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from billing.models import BalanceSnapshot, Transaction
 from numbers.models import PhoneNumber, Tag
-from numbers.services import batched
+from numbers.services.sync import batched
 from portal.models import Provider, ProviderAccount
 from portal.providers.sandbox.world import CUSTOMERS, DASH, INDIAN_CUSTOMERS, LINES
 

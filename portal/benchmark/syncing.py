@@ -20,14 +20,14 @@ from django.utils import timezone
 
 from billing.models import Transaction
 from numbers.models import PhoneNumber
-from numbers.services import BATCH_SIZE, batched, synced_values
+from numbers.services.sync import BATCH_SIZE, batched, synced_values
 from portal.benchmark.measure import PeakRss, Stopwatch
 from portal.demo import ensure_demo_accounts
 from portal.models import ProviderAccount, SyncRun
 from portal.providers import adapter_for
 from portal.providers.capabilities import Capability
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 
 
 @dataclass

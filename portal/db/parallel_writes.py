@@ -19,7 +19,7 @@ from django.db import connection, connections
 
 THREAD_NAME = "sync-writer"
 
-logger = logging.getLogger("portal.sync")
+logger = logging.getLogger("portal.services.sync")
 
 B = TypeVar("B")
 

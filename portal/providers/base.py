@@ -267,7 +267,7 @@ class ProviderAdapter(abc.ABC):
 
     def __init__(self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None):
         self.account = account
-        # Set by a sync (portal.sync): every request ends by the run's deadline too.
+        # Set by a sync (portal.services.sync): every request ends by the run's deadline too.
         self.run_deadline: Deadline | None = None
         self.client = httpx.Client(
             base_url=account.base_url.rstrip("/"),

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from portal.money import shown_amount
-from portal.selectors import sync_freshness
+from portal.selectors.sync import sync_freshness
 
 register = template.Library()
 

@@ -24,7 +24,7 @@ from portal.providers.errors import (
     UpstreamUnavailable,
 )
 from portal.providers.vobiz.adapter import VobizAdapter
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.factories import PhoneNumberFactory, ProviderAccountFactory, ProviderFactory
 
 # A real-looking account of our own, never the examples' placeholder owner (MA_XXXXXXXX): a

@@ -12,7 +12,7 @@ from numbers.models import PhoneNumber
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.e2e.test_reports_in_browser import drawn_chart
 from tests.unit.test_sync import World
 

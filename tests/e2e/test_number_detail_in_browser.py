@@ -4,11 +4,11 @@ show in place) and releases one after typing it; Finance sees the page read-only
 import pytest
 from playwright.sync_api import expect
 
-from numbers.labels import LABEL_MAX_LENGTH
 from numbers.models import PhoneNumber
+from numbers.services.labels import LABEL_MAX_LENGTH
 from portal.models import SyncRun
 from portal.providers.sandbox import build_state
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.unit.test_sync import World, serve
 
 

@@ -15,7 +15,7 @@ from portal.models import AuditEvent, SyncRun
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,

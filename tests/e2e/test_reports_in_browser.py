@@ -10,13 +10,14 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import expect
 
-from billing.reports import MonthRange, spend_by_month, this_month
+from billing.selectors.months import MonthRange, this_month
+from billing.selectors.spend import spend_by_month
 from portal.models import ProviderAccount
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from portal.templatetags.portal_tags import money
 from tests.unit.test_balances import buy_until
 from tests.unit.test_sync import World

@@ -20,7 +20,7 @@ from numbers.models import NumberOrder, PhoneNumber
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.e2e.conftest import PASSWORD, ConsoleErrors
 from tests.e2e.test_content_security_policy_in_browser import RECORD_VIOLATIONS
 from tests.factories import NumberOrderFactory

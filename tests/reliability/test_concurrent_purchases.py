@@ -9,8 +9,8 @@ import httpx
 import pytest
 from django.conf import settings
 
-from numbers import buying
 from numbers.models import NumberOrder, PhoneNumber
+from numbers.selectors import offers
 from portal.benchmark.server import session_cookie
 from portal.providers import base as upstream_base
 from portal.providers.phone import format_international
@@ -102,7 +102,7 @@ def all_at_once(calls) -> list[httpx.Response]:
 
 def offer(market, slug="audian"):
     available = market.offer(slug)
-    return available, buying.offer_token(market.accounts[slug], available)
+    return available, offers.offer_token(market.accounts[slug], available)
 
 
 def test_twenty_confirmations_with_one_key_make_one_purchase_and_one_order(

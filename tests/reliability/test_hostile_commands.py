@@ -19,7 +19,7 @@ from django.conf import settings
 from portal.benchmark.server import production_env
 from portal.models import SyncRun
 from portal.providers.sandbox import build_state
-from portal.sync import queue_sync, sync_account
+from portal.services.sync import queue_sync, sync_account
 from portal.tasks import run_queued_sync
 from tests.conftest import RELIABILITY_RESULTS
 from tests.support.hostile import SANE_NUMBERS, HostileUpstream
@@ -80,7 +80,7 @@ def upstream():
 
 
 @pytest.mark.long
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize(("mode", "slug", "target", "most_requests"), CASES)
 def test_the_sync_command_ends_in_time_and_memory_whatever_the_upstream_does(
     upstream, long_run, mode, slug, target, most_requests
@@ -151,7 +151,7 @@ def span(runs: list[SyncRun]) -> float:
     ).total_seconds()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_accounts_queued_behind_a_hostile_one_finish_in_their_usual_time_plus_its_deadline(
     upstream,
 ):

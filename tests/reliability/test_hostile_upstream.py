@@ -20,7 +20,7 @@ from django.conf import settings as django_settings
 
 from numbers.models import PhoneNumber
 from portal.models import ProviderAccount, SyncRun
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.support.hostile import ACCOUNT_IDS, PROVIDERS, SANE_NUMBERS, HostileUpstream
 from tests.support.under_attack import account_at, stored
 

@@ -15,12 +15,12 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.models import Transaction
-from numbers.labels import set_label
 from numbers.models import PhoneNumber
+from numbers.services.labels import set_label
 from portal.models import AuditEvent, SyncRun
 from portal.providers.sandbox import build_state
 from portal.providers.sandbox.faults import FaultConfig
-from portal.sync import queue_sync, sync_account, takeover_age
+from portal.services.sync import queue_sync, sync_account, takeover_age
 from tests.factories import UserFactory
 from tests.unit.test_sync import World, serve
 

@@ -17,9 +17,8 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from billing.models import BalanceSnapshot, Transaction
-from numbers import services as number_services
 from numbers.models import PhoneNumber
-from portal import sync
+from numbers.services import sync as number_services
 from portal.benchmark.server import production_env
 from portal.db.workers import identity, process_gone, this_worker
 from portal.error_pages import database_unreachable, server_error
@@ -29,7 +28,13 @@ from portal.providers.capabilities import Capability
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from portal.sync import INTERRUPTED_MESSAGE, NEVER_STARTED, SyncAlreadyRunning, sync_account
+from portal.services import sync
+from portal.services.sync import (
+    INTERRUPTED_MESSAGE,
+    NEVER_STARTED,
+    SyncAlreadyRunning,
+    sync_account,
+)
 from tests.unit.test_sync import SLUGS, World, serve
 
 QUICK_SEEDS, LONG_SEEDS = 3, 50
@@ -129,8 +134,8 @@ django.setup()
 
 from django.core.management import call_command
 
-from billing import services as billing_services
-from numbers import services as number_services
+from billing.services import transactions as billing_services
+from numbers.services import sync as number_services
 
 number_services.LISTING_BATCH_SIZE = billing_services.LISTING_BATCH_SIZE = 50
 call_command("sync", account=[int(sys.argv[1])])

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing.models import Transaction
 from numbers.models import PhoneNumber
-from portal.bulk import AnyOf, insert_rows
+from portal.db.bulk import AnyOf, insert_rows
 from tests.factories import PhoneNumberFactory, ProviderAccountFactory, TransactionFactory
 
 NUMBER_FIELDS = [

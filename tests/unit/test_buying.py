@@ -15,9 +15,10 @@ from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
-from numbers import buying
 from numbers.filters import PhoneNumberFilter
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
+from numbers.selectors import offers, search
+from numbers.services import orders, purchase, reconcile
 from numbers.views.buying import NumberSearchForm
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.providers.base import AvailableNumber, SearchQuery
@@ -26,8 +27,8 @@ from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.providers.sandbox.state import CatalogEntry, SandboxAccount, SandboxState
+from portal.services.sync import sync_account
 from portal.settings import UPSTREAM_RETRY as PRODUCTION_RETRY
-from portal.sync import sync_account
 from tests.contract.conftest import API_PATHS
 from tests.unit.test_sync import World
 
@@ -98,13 +99,13 @@ class Market(World):
 
     def offer(self, slug, country="US") -> AvailableNumber:
         """The first number the account's provider offers, as the search finds it."""
-        results = buying.search_numbers(SearchQuery(country=country))
+        results = search.search_numbers(SearchQuery(country=country))
         return next(
             offer.available for offer in results.offers if offer.account.provider.slug == slug
         )
 
     def buy(self, slug, available=None, *, key=None, label="", user=None):
-        return buying.purchase_number(
+        return purchase.purchase_number(
             account=self.accounts[slug],
             available=available or self.offer(slug, "IN" if slug == "vobiz" else "US"),
             idempotency_key=key or uuid.uuid4(),
@@ -135,7 +136,7 @@ def providers_of(offers):
 
 
 def test_search_asks_all_four_providers_and_prices_keep_their_currency(market):
-    results = buying.search_numbers(SearchQuery(country="US"))
+    results = search.search_numbers(SearchQuery(country="US"))
 
     assert results.failures == []
     assert providers_of(results.offers) == set(SLUGS)
@@ -179,7 +180,7 @@ def test_a_provider_that_cannot_be_reached_is_reported_at_once(settings, market)
     market.point("audian", gone)
 
     started = time.monotonic()
-    results = buying.search_numbers(SearchQuery(country="US"))
+    results = search.search_numbers(SearchQuery(country="US"))
     elapsed = time.monotonic() - started
 
     (failure,) = results.failures
@@ -203,7 +204,7 @@ def test_a_slow_provider_times_out_and_the_others_still_show(settings, market):
     with SandboxThread(stalled) as slow:
         market.point("tryvox", slow)
         try:
-            results = buying.search_numbers(SearchQuery(country="US"))
+            results = search.search_numbers(SearchQuery(country="US"))
         finally:
             answer.set()
 
@@ -230,7 +231,7 @@ def test_providers_are_asked_at_once_in_a_bounded_pool(
     with SandboxThread(gate) as url:
         for slug in SLUGS:
             market.point(slug, url)
-        results = buying.search_numbers(SearchQuery(country="US"))
+        results = search.search_numbers(SearchQuery(country="US"))
 
     assert results.failures == []
     assert gate.most == most
@@ -245,12 +246,12 @@ def test_offers_sort_by_price_within_each_currency_unquoted_fees_last():
         "+14155550003": ("USD", Decimal("0"), Decimal("1.25")),
     }
     offers = [
-        buying.Offer(account, AvailableNumber(number, currency, setup_fee=setup, monthly_fee=month))
+        search.Offer(account, AvailableNumber(number, currency, setup_fee=setup, monthly_fee=month))
         for number, (currency, setup, month) in fees.items()
     ]
 
     def order(sort):
-        return [offer.available.number for offer in buying.sort_offers(offers, sort)]
+        return [offer.available.number for offer in search.sort_offers(offers, sort)]
 
     # Grouped by currency (INR, then USD); amounts are compared only within a currency.
     assert order("monthly") == ["+911800000001", "+14155550002", "+14155550003", "+14155550001"]
@@ -304,7 +305,7 @@ def test_a_confirmation_still_in_flight_is_not_sent_again(client, support_user, 
     """Two requests with one key at the same moment: the database lets one create the
     order; the other finds it submitted and answers with it, never calling the upstream."""
     available = market.offer("audian")
-    token = buying.offer_token(market.accounts["audian"], available)
+    token = offers.offer_token(market.accounts["audian"], available)
     key = uuid.uuid4()
     in_flight = NumberOrder.objects.create(
         idempotency_key=key,
@@ -334,7 +335,7 @@ def test_another_open_order_for_the_number_is_refused_before_the_upstream(market
         state=NumberOrder.State.SUBMITTED,
     )
 
-    with pytest.raises(buying.OrderInProgress, match="already in progress"):
+    with pytest.raises(purchase.OrderInProgress, match="already in progress"):
         market.buy("audian", available)
 
     assert market.purchases("audian") == 0
@@ -348,7 +349,7 @@ MALFORMED_NUMBERS = ("+1 415 555 0100", "14155550100", "+1415555O100", "+1415")
 def test_a_malformed_number_is_refused_as_such_before_any_order(market, number):
     available = replace(market.offer("audian"), number=number)
 
-    with pytest.raises(buying.InvalidOfferNumber) as refused_number:
+    with pytest.raises(purchase.InvalidOfferNumber) as refused_number:
         market.buy("audian", available)
 
     assert str(refused_number.value) == f"{number} is not a valid E.164 number."
@@ -503,10 +504,10 @@ def test_orders_abandoned_in_flight_are_settled_by_the_next_sync(market):
     """Their requests died (a killed worker, the database gone) and left them open: the
     sync closes them, so the numbers can be bought again, and nothing is bought twice."""
     account = market.accounts["audian"]
-    offers = buying.search_numbers(SearchQuery(country="US")).offers
+    offers = search.search_numbers(SearchQuery(country="US")).offers
     applied, never_sent, recent, fourth = [o.available for o in offers if o.account == account][:4]
     market.state.buy(market.upstream("audian"), applied.number)  # the upstream applied it
-    long_ago = timezone.now() - buying.ABANDONED_ORDER_AFTER - timedelta(minutes=1)
+    long_ago = timezone.now() - orders.ABANDONED_ORDER_AFTER - timedelta(minutes=1)
 
     def open_order(available, state, when):
         order = NumberOrder.objects.create(
@@ -551,7 +552,7 @@ def test_a_5xx_after_sending_is_unknown_and_settles_as_not_bought(market):
     assert order.state == NumberOrder.State.UNKNOWN  # a 5xx may follow an applied write
     market.point("ravan", market.url)
 
-    settled = buying.reconcile_order(NumberOrder.objects.get(pk=order.pk))
+    settled = reconcile.reconcile_order(NumberOrder.objects.get(pk=order.pk))
 
     assert refused(settled) == (
         "not_bought",
@@ -577,7 +578,7 @@ def test_a_sync_that_cannot_reach_the_provider_leaves_the_order_unknown(market):
 
 
 def test_a_sync_without_unknown_orders_asks_the_upstream_nothing_more(market):
-    counts = buying.reconcile_unknown_orders(market.accounts["audian"], None, now=timezone.now())
+    counts = reconcile.reconcile_unknown_orders(market.accounts["audian"], None, now=timezone.now())
 
     assert counts.from_upstream is False and counts.updated == 0
 
@@ -587,7 +588,7 @@ def test_a_sync_without_unknown_orders_asks_the_upstream_nothing_more(market):
 
 def offer_token(market, slug, country="US"):
     available = market.offer(slug, country)
-    return available, buying.offer_token(market.accounts[slug], available)
+    return available, offers.offer_token(market.accounts[slug], available)
 
 
 def test_the_confirmation_shows_fees_balance_and_a_fresh_key(client, support_user, market):
@@ -649,7 +650,7 @@ def test_a_forged_offer_of_a_malformed_number_says_so_at_the_number(
     client, support_user, market, headers
 ):
     available = replace(market.offer("audian"), number="+1 415 555 0100")
-    token = buying.offer_token(market.accounts["audian"], available)
+    token = offers.offer_token(market.accounts["audian"], available)
     client.force_login(support_user)
 
     response = confirm(client, token, uuid.uuid4(), **headers)
@@ -692,7 +693,7 @@ def test_a_damaged_or_missing_offer_is_a_clear_bad_request(client, support_user,
 def test_an_old_offer_is_searched_again(client, support_user, market, monkeypatch):
     _, token = offer_token(market, "audian")
     client.force_login(support_user)
-    monkeypatch.setattr(buying, "OFFER_MAX_AGE", -1)  # every token is now too old
+    monkeypatch.setattr(offers, "OFFER_MAX_AGE", -1)  # every token is now too old
 
     response = confirm(client, token, uuid.uuid4())
 
@@ -747,7 +748,7 @@ def test_an_area_that_is_no_area_code_or_region_is_refused_before_any_provider(
     client, support_user, market, monkeypatch, area
 ):
     """`abc!` reached every provider and came back as "bad pattern" from each."""
-    monkeypatch.setattr(buying, "ask_accounts", lambda *args, **kwargs: pytest.fail("asked"))
+    monkeypatch.setattr(search, "ask_accounts", lambda *args, **kwargs: pytest.fail("asked"))
     client.force_login(support_user)
 
     response = client.get(reverse("numbers:search"), {"country": "US", "area": area})
@@ -790,11 +791,11 @@ def test_a_provider_that_does_not_sell_in_a_country_says_so_by_name(client, supp
 
 def test_an_offer_says_each_thing_once(market):
     """ "Toll-free · Toll-free, US · US" named the type and the country twice."""
-    results = buying.search_numbers(SearchQuery(country="US", number_type="toll_free"))
+    results = search.search_numbers(SearchQuery(country="US", number_type="toll_free"))
     audian = [o for o in results.offers if o.account.provider.slug == "audian"]
     assert audian and {offer.available.region for offer in audian} == {"Toll-free, US"}
     assert {offer.description for offer in audian} == {"Toll-free · US"}
-    local = buying.search_numbers(SearchQuery(country="US", area="415")).offers
+    local = search.search_numbers(SearchQuery(country="US", area="415")).offers
     assert "Local · San Francisco, CA · US" in {offer.description for offer in local}
 
 

@@ -16,7 +16,7 @@ from numbers.models import PhoneNumber
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.providers.sandbox import build_state
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.factories import ProviderAccountFactory
 from tests.unit.test_sync import World, serve
 

@@ -17,7 +17,7 @@ from portal.models import ProviderAccount, SyncRun
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.unit.test_sync import World
 
 TRYVOX_BALANCE = r"^/tryvox/v1/account/[^/]+/balance$"

@@ -11,12 +11,12 @@ from django.apps import apps as django_apps
 from django.urls import reverse
 
 from billing.models import ServicePlan
-from billing.reports import recurring_cost_vs_billed
+from billing.selectors.recurring import recurring_cost_vs_billed
 from numbers.fees import UNKNOWN_FEE, monthly_equivalent
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
-from numbers.selectors import number_overview
+from numbers.selectors.numbers import number_overview
 from portal.models import Provider, SyncRun
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
 
 # The sandbox's Audian plan prices US numbers as its catalog does (§2.9).
@@ -55,7 +55,7 @@ def test_a_plan_rate_follows_the_plan_and_never_overrides_a_stated_fee(world):
     plan.rates["did_us"]["rate"] = "1.10"
     plan.save()
 
-    from billing.plan_fees import fees_from_service_plans
+    from billing.services.plan_fees import fees_from_service_plans
     from portal.providers import adapter_for
 
     with adapter_for(account) as adapter:

@@ -9,12 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from numbers.labels import LABEL_MAX_LENGTH
 from numbers.models import NumberOrder, PhoneNumber
-from numbers.releasing import typed_number_matches
+from numbers.services.labels import LABEL_MAX_LENGTH
+from numbers.services.release import typed_number_matches
 from portal.models import AuditEvent, SyncRun
 from portal.providers.sandbox import build_state
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.factories import (
     AuditEventFactory,
     NumberOrderFactory,

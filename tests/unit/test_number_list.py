@@ -16,13 +16,13 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from numbers import bulk
-from numbers.bulk import BulkChange, TagAction, apply_bulk_change
 from numbers.models import PhoneNumber, Tag
+from numbers.services import bulk
+from numbers.services.bulk import BulkChange, TagAction, apply_bulk_change
 from numbers.tables import ListRows
 from portal.models import AuditEvent, SyncRun
 from portal.providers.sandbox import build_state
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,

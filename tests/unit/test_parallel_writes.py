@@ -8,8 +8,8 @@ import time
 import pytest
 from django.db import connection
 
-from billing import services as billing_services
 from billing.models import Transaction
+from billing.services import transactions as billing_services
 from numbers.models import PhoneNumber
 from portal.db.parallel_writes import (
     THREAD_NAME,
@@ -19,7 +19,7 @@ from portal.db.parallel_writes import (
 )
 from portal.models import SyncRun
 from portal.providers.sandbox import build_state
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.unit.test_sync import FailingAfter, World, serve
 
 

@@ -8,7 +8,7 @@ import phonenumbers
 import pytest
 from django.urls import reverse
 
-from numbers import buying
+from numbers.selectors import search
 from portal.providers.base import SearchQuery
 from portal.providers.sandbox import build_app
 from portal.providers.sandbox.server import SandboxThread
@@ -49,7 +49,7 @@ FILTERS = {
 def test_no_offer_contradicts_the_filter(market, name, slug):  # noqa: F811
     query, holds = FILTERS[name]
 
-    results = buying.search_numbers(query)
+    results = search.search_numbers(query)
 
     assert results.failures == []
     assert results.offers, "some provider has such numbers: the check is not vacuous"
@@ -85,7 +85,7 @@ def without_type_filter(app):
 def test_a_filter_the_upstream_ignores_is_applied_by_the_portal(market):  # noqa: F811
     with SandboxThread(without_type_filter(build_app(market.state))) as url:
         market.point("tryvox", url)
-        results = buying.search_numbers(SearchQuery(country="US", number_type="toll_free"))
+        results = search.search_numbers(SearchQuery(country="US", number_type="toll_free"))
 
     tryvox = [o.available for o in results.offers if o.account.provider.slug == "tryvox"]
     assert tryvox and {offer.number_type for offer in tryvox} == {"toll_free"}

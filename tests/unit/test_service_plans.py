@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from billing.models import ServicePlan
-from billing.plans import sync_service_plans
+from billing.services.plans import sync_service_plans
 from portal.models import SyncRun
 from portal.providers import adapter_for
 from portal.providers.sandbox import build_app, build_state
@@ -16,7 +16,7 @@ from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.providers.sandbox.simulated import PROVIDERS
 from portal.roles import SUPPORT
-from portal.sync import steps_for, sync_account
+from portal.services.sync import steps_for, sync_account
 from tests.factories import ProviderAccountFactory, ServicePlanFactory
 from tests.unit.test_sync import World
 

@@ -19,19 +19,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Transaction
-from billing.reports import (
-    MonthRange,
-    add_months,
-    recurring_cost_vs_billed,
-    spend_by_month,
-    this_month,
-)
+from billing.selectors.months import MonthRange, add_months, this_month
+from billing.selectors.recurring import recurring_cost_vs_billed
+from billing.selectors.spend import spend_by_month
 from numbers.models import PhoneNumber
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from portal.templatetags.portal_tags import money
 from tests.factories import (
     PhoneNumberFactory,

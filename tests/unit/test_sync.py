@@ -13,12 +13,11 @@ from django.db.backends.signals import connection_created
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing import services as billing_services
 from billing.models import BalanceSnapshot, Transaction
-from numbers import services as number_services
+from billing.services import transactions as billing_services
 from numbers.fees import monthly_equivalent
 from numbers.models import FeeSource, PhoneNumber
-from portal import sync
+from numbers.services import sync as number_services
 from portal.db.prefetch import THREAD_NAME as PREFETCH_THREAD
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.providers import adapter_class
@@ -28,7 +27,8 @@ from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from portal.sync import SyncAlreadyRunning, queue_sync, sync_account
+from portal.services import sync
+from portal.services.sync import SyncAlreadyRunning, queue_sync, sync_account
 from tests.contract.conftest import API_PATHS
 
 SLUGS = [account.provider for account in DEMO_ACCOUNTS]

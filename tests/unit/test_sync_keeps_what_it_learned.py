@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from numbers.models import PhoneNumber
 from portal.models import SyncRun
-from portal.sync import sync_account
+from portal.services.sync import sync_account
 from tests.unit.test_buying import HTMX_DIALOG, SLUGS, confirm, offer_token
 
 KEPT_FIELDS = (

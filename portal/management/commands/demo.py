@@ -21,7 +21,7 @@ from portal.models import SyncRun
 from portal.providers import adapter_class
 from portal.providers.capabilities import Capability
 from portal.providers.sandbox import build_state
-from portal.sync import SyncAlreadyRunning
+from portal.services.sync import SyncAlreadyRunning
 
 SUCCEEDED = SyncRun.Status.SUCCEEDED
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from portal.models import ProviderAccount, SyncRun
-from portal.sync import SyncAlreadyRunning, interrupt_abandoned_runs, sync_account
+from portal.services.sync import SyncAlreadyRunning, interrupt_abandoned_runs, sync_account
 
 
 class Command(BaseCommand):

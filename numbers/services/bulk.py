@@ -21,10 +21,9 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from numbers.labels import set_label
 from numbers.models import PhoneNumber, Tag
-from numbers.records import provider_supports
-from numbers.services import batched
+from numbers.services.labels import set_label
+from numbers.services.sync import batched
 from portal.models import AuditEvent, Provider
 from portal.providers import adapter_for
 from portal.providers.capabilities import Capability
@@ -115,7 +114,7 @@ def label_providers() -> list[Provider]:
     return [
         provider
         for provider in Provider.objects.order_by("name")
-        if provider_supports(provider, Capability.UPDATE_LABEL)
+        if provider.supports(Capability.UPDATE_LABEL)
     ]
 
 

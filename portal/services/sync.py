@@ -23,9 +23,9 @@ from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.providers import adapter_for
 from portal.providers.deadlines import SYNC, Deadline, duration_words
 from portal.providers.errors import RunDeadlineExceeded, UpstreamError
-from portal.services import record_audit_event
+from portal.services.audit import record_audit_event
 
-logger = logging.getLogger("portal.sync")
+logger = logging.getLogger("portal.services.sync")
 
 # How often a running sync writes its figures (and so its heartbeat); the progress page
 # polls every second.

@@ -16,11 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from numbers.models import PhoneNumber
-from numbers.records import owned_record, provider_supports
 from portal.models import AuditEvent
 from portal.providers import adapter_for
 from portal.providers.capabilities import Capability
-from portal.services import record_audit_event
+from portal.services.audit import record_audit_event
 
 LABEL_MAX_LENGTH = PhoneNumber._meta.get_field("label").max_length
 
@@ -33,7 +32,7 @@ class LabelChange:
 
 
 def labels_stored_upstream(phone_number: PhoneNumber) -> bool:
-    return provider_supports(phone_number.provider, Capability.UPDATE_LABEL)
+    return phone_number.provider.supports(Capability.UPDATE_LABEL)
 
 
 def clean_label(raw: str) -> str:
@@ -82,7 +81,7 @@ def set_label(phone_number: PhoneNumber, raw_label: str, *, actor, adapter=None)
         if at_provider:
             before["upstream_label"] = phone_number.upstream_label
             with nullcontext(adapter) if adapter else adapter_for(phone_number.account) as upstream:
-                updated = upstream.update_label(owned_record(phone_number), label)
+                updated = upstream.update_label(phone_number.upstream_record(), label)
             phone_number.upstream_label = updated.label[:LABEL_MAX_LENGTH]
             fields.append("upstream_label")
         phone_number.label = label

@@ -11,11 +11,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from numbers.models import PhoneNumber
-from numbers.records import owned_record
 from portal.models import AuditEvent
 from portal.providers import adapter_for
 from portal.providers.phone import normalize_e164
-from portal.services import record_audit_event
+from portal.services.audit import record_audit_event
 
 
 def typed_number_matches(phone_number: PhoneNumber, typed: str) -> bool:
@@ -39,7 +38,7 @@ def release_number(phone_number: PhoneNumber, *, actor) -> PhoneNumber:
     when the provider refuses or cannot be reached."""
     ensure_releasable(phone_number)
     with adapter_for(phone_number.account) as adapter:
-        adapter.release(owned_record(phone_number))
+        adapter.release(phone_number.upstream_record())
     before = {"status": phone_number.status, "released_at": None}
     phone_number.status = PhoneNumber.Status.RELEASED
     phone_number.released_at = timezone.now()

@@ -1,8 +1,8 @@
-"""Writes to billing data: transactions (synced or estimated) and balance snapshots."""
+"""The transactions sync step: the provider's ledger, appended in batches as it is read
+(never rewritten), from just before the newest stored row."""
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -12,25 +12,21 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from billing.models import BalanceSnapshot, Transaction
+from billing.models import Transaction
+from billing.services.estimates import estimate_rentals
 from numbers.models import PhoneNumber
-from numbers.services import BATCH_SIZE, LISTING_BATCH_SIZE, batched
-from portal.bulk import AnyOf, copy_rows, insert_rows
+from numbers.services.sync import LISTING_BATCH_SIZE, batched
+from portal.db.bulk import AnyOf, copy_rows, insert_rows
 from portal.db.parallel_writes import batch_writer
 from portal.db.prefetch import prefetched
-from portal.endpoints import AccountEndpoints
 from portal.models import ProviderAccount
 from portal.providers.base import ProviderAdapter, UpstreamTransaction
 from portal.providers.capabilities import Capability
-from portal.providers.optional import Endpoint
-from portal.sync import SyncCounts
+from portal.services.sync import SyncCounts
 
 # Re-read this far back from the newest stored transaction, so rows the upstream dated
 # slightly in the past (late postings, clock skew) between two syncs are not missed.
 TRANSACTION_OVERLAP = timedelta(days=2)
-# Estimates cover at most this far back: older rentals are history nobody budgets against.
-ESTIMATE_HORIZON = timedelta(days=366)
-ESTIMATE_PREFIX = "est:"
 
 
 def sync_transactions(
@@ -177,123 +173,3 @@ def _append_through_staging(account: ProviderAccount, rows: Iterable[tuple]):
             {"account": account.pk, "now": timezone.now(), "provider": account.provider_id},
         )
         return cursor.rowcount
-
-
-def estimate_rentals(
-    account: ProviderAccount,
-    adapter: ProviderAdapter,
-    *,
-    now: datetime,
-    progress: Callable[[SyncCounts], None] = lambda counts: None,
-) -> SyncCounts:
-    """One estimated `recurring` row per rental period of each number the account holds or
-    held within the horizon, at the number's rental as the provider states it per period
-    (a number whose fee is unknown is not estimated at all: unknown is not zero). Ids are
-    derived from the number and the period start, so re-estimating never duplicates a row."""
-    counts = SyncCounts(from_upstream=False)
-    numbers = (
-        PhoneNumber.objects.filter(account=account, period_fee__gt=0, purchased_at__isnull=False)
-        .only("pk", "number", "period_fee", "currency", "purchased_at", "released_at")
-        .order_by("pk")
-    )
-    for batch in batched(numbers.iterator(chunk_size=BATCH_SIZE), BATCH_SIZE):
-        estimates = [
-            estimate
-            for number in batch
-            for estimate in _rental_estimates(number, adapter.rental_period_days, now)
-        ]
-        counts.fetched += len(estimates)
-        counts.created += _store_estimates(account, estimates)
-        progress(counts)
-    return counts
-
-
-def _rental_estimates(number: PhoneNumber, period_days: int | None, now: datetime):
-    end = min(now, number.released_at) if number.released_at else now
-    horizon = now - ESTIMATE_HORIZON
-    for start in _period_starts(number.purchased_at, end, period_days):
-        if start >= horizon:
-            yield Transaction(
-                upstream_id=f"{ESTIMATE_PREFIX}{number.number}:{start:%Y-%m-%d}",
-                kind=Transaction.Kind.RECURRING,
-                amount=number.period_fee,
-                currency=number.currency,
-                description="Rental estimated from the number's fee",
-                occurred_at=start,
-                number=number.number,
-                phone_number_id=number.pk,
-                is_estimate=True,
-            )
-
-
-def _period_starts(first: datetime, end: datetime, period_days: int | None):
-    """Renewal dates from `first` until `end`: every `period_days`, or monthly on the
-    purchase day (the last day of shorter months)."""
-    index = 0
-    while True:
-        if period_days:
-            start = first + timedelta(days=period_days * index)
-        else:
-            start = _add_months(first, index)
-        if start > end:
-            return
-        yield start
-        index += 1
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-@transaction.atomic
-def _store_estimates(account: ProviderAccount, estimates: list[Transaction]) -> int:
-    known = set(
-        Transaction.objects.filter(
-            account=account, upstream_id__in=[e.upstream_id for e in estimates]
-        ).values_list("upstream_id", flat=True)
-    )
-    new = [estimate for estimate in estimates if estimate.upstream_id not in known]
-    for estimate in new:
-        estimate.account = account
-    Transaction.objects.bulk_create(new)
-    return len(new)
-
-
-def snapshot_balance(
-    account: ProviderAccount,
-    adapter: ProviderAdapter,
-    *,
-    now: datetime,
-    progress: Callable[[SyncCounts], None] = lambda counts: None,
-) -> SyncCounts:
-    """Record the balance when it differs from the latest snapshot. An unchanged balance
-    writes nothing: the run's time already says when it was last confirmed. A balance the
-    account does not offer (404/405/501) is recorded on the account, not failed."""
-    counts = SyncCounts()
-    if not adapter.supports(Capability.BALANCE):
-        return counts
-    endpoints = AccountEndpoints(account, now=now)
-    balance = endpoints.read(Endpoint.BALANCE, adapter.get_balance, default=None)
-    if balance is None:
-        # Nothing was read: this step cannot vouch for a run's success.
-        return SyncCounts(from_upstream=False)
-    counts.fetched = 1
-    latest = BalanceSnapshot.objects.filter(account=account).order_by("-taken_at").first()
-    unchanged = latest is not None and (latest.balance, latest.currency, latest.credit_limit) == (
-        balance.amount,
-        balance.currency,
-        balance.credit_limit,
-    )
-    if not unchanged:
-        BalanceSnapshot.objects.create(
-            account=account,
-            balance=balance.amount,
-            currency=balance.currency,
-            credit_limit=balance.credit_limit,
-            taken_at=now,
-        )
-        counts.created = 1
-    return counts

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from portal.models import AuditEvent, ProviderAccount
 from portal.money import MONEY_PLACES
-from portal.services import record_audit_event
+from portal.services.audit import record_audit_event
 
 QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 

@@ -12,12 +12,12 @@ from django.db.models import F
 
 from numbers.fees import fee_values
 from numbers.models import FeeSource, PhoneNumber
-from portal.bulk import AnyOf, insert_rows
+from portal.db.bulk import AnyOf, insert_rows
 from portal.db.prefetch import prefetched
 from portal.models import ProviderAccount
 from portal.providers.base import OwnedNumber, ProviderAdapter
 from portal.providers.phone import country_of
-from portal.sync import SyncCounts
+from portal.services.sync import SyncCounts
 
 BATCH_SIZE = 500
 # Rows of an upstream listing written per transaction: each batch costs a few round trips

@@ -17,12 +17,12 @@ from django.db import transaction
 from django.db.models import Q
 
 from billing.models import ServicePlan
-from billing.plans import plan_rates
+from billing.selectors.plans import plan_rates
 from numbers.fees import monthly_equivalent, quantized
 from numbers.models import FeeSource, PhoneNumber
 from portal.models import ProviderAccount
 from portal.providers.base import ProviderAdapter
-from portal.sync import SyncCounts
+from portal.services.sync import SyncCounts
 
 # The plan's rate fields each fee takes, with the number's fee columns they fill.
 _RATE_FIELDS = {

@@ -13,7 +13,7 @@ from portal.models import ProviderAccount
 from portal.providers.errors import UpstreamError
 from portal.providers.optional import Endpoint, OptionalEndpoints, is_not_offered
 
-logger = logging.getLogger("portal.sync")
+logger = logging.getLogger("portal.services.sync")
 
 # An endpoint not offered is not asked again sooner: an account's offer rarely changes, and
 # each ask costs a round trip (and, for a 501, the retries of a 5xx).

@@ -1,10 +1,8 @@
-"""Service plans: the sync step that mirrors an account's plans (Audian), and their reading."""
+"""The sync step that mirrors an account's service plans (Audian)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,14 +10,13 @@ from typing import Any
 from django.db import transaction
 
 from billing.models import ServicePlan
-from billing.reports import provider_offers
-from portal.endpoints import AccountEndpoints
 from portal.models import ProviderAccount
 from portal.providers.base import ProviderAdapter
 from portal.providers.base import ServicePlan as UpstreamServicePlan
 from portal.providers.capabilities import Capability
 from portal.providers.optional import Endpoint
-from portal.sync import SyncCounts
+from portal.services.endpoints import AccountEndpoints
+from portal.services.sync import SyncCounts
 
 
 def sync_service_plans(
@@ -104,61 +101,3 @@ def decimal_strings(value: Any) -> Any:
     if isinstance(value, Decimal | float):
         return str(Decimal(str(value)))
     return value
-
-
-@dataclass(frozen=True)
-class AccountPlans:
-    account: ProviderAccount
-    offers_plans: bool  # whether the provider has service plans at all
-    plans: list[ServicePlan]
-
-
-def service_plans_by_account() -> list[AccountPlans]:
-    """Every active account with its plans (two queries), each plan with its `rate_rows`,
-    and whether the provider offers plans, so a page can say "not offered" rather than
-    "none yet"."""
-    accounts = list(
-        ProviderAccount.objects.filter(is_active=True)
-        .select_related("provider")
-        .defer("api_secret")
-        .order_by("provider__name", "name")
-    )
-    plans = defaultdict(list)
-    for plan in ServicePlan.objects.filter(account__in=accounts).order_by("name", "pk"):
-        plan.rate_rows = plan_rates(plan)
-        plans[plan.account_id].append(plan)
-    return [
-        AccountPlans(
-            account,
-            provider_offers(account.provider.slug, Capability.SERVICE_PLANS),
-            plans[account.pk],
-        )
-        for account in accounts
-    ]
-
-
-def plan_rates(plan: ServicePlan) -> list[dict]:
-    """A plan's number rates as rows: what is priced, monthly rate, activation charge
-    (Decimals, None where the plan gives none)."""
-    rows = []
-    for classifier, rate in sorted(plan.rates.items()):
-        if not isinstance(rate, Mapping):
-            continue
-        rows.append(
-            {
-                "classifier": classifier,
-                "name": rate.get("name") or classifier,
-                "rate": _decimal(rate.get("rate")),
-                "activation": _decimal(rate.get("activation_charge")),
-            }
-        )
-    return rows
-
-
-def _decimal(value) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        return None
