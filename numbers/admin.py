@@ -3,13 +3,15 @@
 Numbers and orders mirror the upstreams: only the portal's own label and tags are editable.
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 
 from numbers.models import NumberOrder, PhoneNumber, Tag
+from numbers.services.labels import clean_label, ensure_labellable, set_label
 from portal.admin import AccountListFilter, ReadOnlyAdminMixin, money_column
-from portal.models import AuditEvent
-from portal.services.audit import record_audit_event
+from portal.providers.errors import UpstreamError
 
 
 @admin.register(Tag)
@@ -26,8 +28,23 @@ class TagAdmin(admin.ModelAdmin):
         return tag.number_count
 
 
+class PhoneNumberAdminForm(forms.ModelForm):
+    """The label checked as every label edit checks it (numbers.services.labels)."""
+
+    class Meta:
+        model = PhoneNumber
+        fields = ("label", "tags")
+
+    def clean_label(self):
+        label = clean_label(self.cleaned_data["label"])
+        if label != self.instance.label:
+            ensure_labellable(self.instance)
+        return label
+
+
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
+    form = PhoneNumberAdminForm
     list_display = (
         "number",
         "label",
@@ -112,25 +129,31 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         # Nothing synced is deleted: a number gone upstream is marked released by sync.
         return False
 
+    def save_model(self, request, obj, form, change):
+        # Only the label and tags are editable, and save_related saves them through the
+        # service every label edit takes, never straight to the row.
+        pass
+
     def save_related(self, request, form, formsets, change):
-        # Tags are saved here, after the row, so the label and tag change is audited here
-        # as one event, as the numbers list's bulk change records it.
-        before = {
-            "label": form.initial.get("label", ""),
-            "tags": sorted(tag.name for tag in form.initial.get("tags", [])),
-        }
-        super().save_related(request, form, formsets, change)
-        number = form.instance
-        after = {"label": number.label, "tags": sorted(tag.name for tag in number.tags.all())}
-        changed = [name for name in before if before[name] != after[name]]
-        if changed:
-            record_audit_event(
+        """The label (sent first to a provider that keeps labels) and the tags, through
+        numbers.services.labels.set_label: one audit event for both. A provider refusing
+        the label leaves the number as it was, said on the page (response_change)."""
+        try:
+            set_label(
+                form.instance,
+                form.cleaned_data["label"],
+                tags=form.cleaned_data["tags"],
                 actor=request.user,
-                action=AuditEvent.Action.LABEL,
-                obj=number,
-                before={name: before[name] for name in changed},
-                after={name: after[name] for name in changed},
             )
+        except UpstreamError as error:
+            request.label_refused = error
+
+    def response_change(self, request, obj):
+        refused = getattr(request, "label_refused", None)
+        if refused is None:
+            return super().response_change(request, obj)
+        self.message_user(request, f"Nothing was changed: {refused}", messages.ERROR)
+        return HttpResponseRedirect(request.path)
 
 
 @admin.register(NumberOrder)

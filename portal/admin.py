@@ -13,7 +13,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count
 from django.template.defaultfilters import pluralize
 from django.urls import NoReverseMatch, reverse
@@ -22,7 +22,13 @@ from django.utils.html import format_html, format_html_join
 
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.providers.optional import Endpoint
-from portal.services.audit import record_audit_event
+from portal.services.accounts import (
+    AUDITED_FIELDS,
+    deactivate_accounts,
+    delete_account,
+    record_account_change,
+    record_credential_change,
+)
 from portal.templatetags.portal_tags import money
 
 admin.site.site_header = "Number portal administration"
@@ -125,15 +131,7 @@ class ProviderAccountForm(forms.ModelForm):
     class Meta:
         model = ProviderAccount
         # An allow-list, so a field added to the model later cannot leak onto the page.
-        fields = (
-            "provider",
-            "name",
-            "upstream_account_id",
-            "base_url",
-            "currency",
-            "low_balance_threshold",
-            "is_active",
-        )
+        fields = AUDITED_FIELDS
         field_classes = {"base_url": HttpsURLField}
 
     def __init__(self, *args, **kwargs):
@@ -177,14 +175,6 @@ def _endpoint_label(name: str) -> str:
         return Endpoint(name).label
     except ValueError:  # an endpoint recorded by an older version of the portal
         return name
-
-
-def _audit_text(value):
-    return None if value is None else str(value)
-
-
-# What the audit log keeps of a deleted account (the provider as its name, not its id).
-ACCOUNT_AUDIT_FIELDS = ProviderAccountForm.Meta.fields
 
 
 @admin.register(ProviderAccount)
@@ -255,13 +245,14 @@ class ProviderAccountAdmin(admin.ModelAdmin):
         )
         super().save_model(request, obj, form, change)
         if stored is not None:
-            self._record_account_change(request, stored, obj, form.changed_account_fields)
-        self._record_credential_change(request, obj, form)
+            record_account_change(stored, obj, form.changed_account_fields, actor=request.user)
+        record_credential_change(
+            obj, had_secret=form.had_secret, change=form.secret_change, actor=request.user
+        )
 
     def delete_model(self, request, obj):
-        with transaction.atomic():
-            self._record_deletion(request, obj)
-            super().delete_model(request, obj)
+        delete = super().delete_model  # the admin's own delete, after its checks
+        delete_account(obj, actor=request.user, delete=lambda: delete(request, obj))
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -270,18 +261,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Deactivate selected accounts", permissions=["change"])
     def deactivate_selected(self, request, queryset):
-        with transaction.atomic():
-            accounts = list(queryset.filter(is_active=True).order_by("provider__name", "name"))
-            for account in accounts:
-                account.is_active = False
-                account.save(update_fields=["is_active", "updated_at"])
-                record_audit_event(
-                    actor=request.user,
-                    action=AuditEvent.Action.ACCOUNT_CHANGE,
-                    obj=account,
-                    before={"is_active": _audit_text(True)},
-                    after={"is_active": _audit_text(False)},
-                )
+        accounts = deactivate_accounts(queryset, actor=request.user)
         if not accounts:
             self.message_user(request, "The selected accounts were already inactive.")
             return
@@ -291,43 +271,6 @@ class ProviderAccountAdmin(admin.ModelAdmin):
             f"{', '.join(account.name for account in accounts)}. "
             "Inactive accounts are neither synced nor searched.",
             messages.SUCCESS,
-        )
-
-    def _record_deletion(self, request, account):
-        # Recorded before the row goes, while it still has its id; the secret only as a marker.
-        before = {name: _audit_text(getattr(account, name)) for name in ACCOUNT_AUDIT_FIELDS}
-        before["api_secret"] = "set" if account.has_secret else "not set"
-        record_audit_event(
-            actor=request.user,
-            action=AuditEvent.Action.ACCOUNT_CHANGE,
-            obj=account,
-            before=before,
-            after={"deleted": True},
-        )
-
-    def _record_account_change(self, request, stored, account, field_names):
-        before = {name: _audit_text(getattr(stored, name)) for name in field_names}
-        after = {name: _audit_text(getattr(account, name)) for name in field_names}
-        changed = [name for name in field_names if before[name] != after[name]]
-        if changed:
-            record_audit_event(
-                actor=request.user,
-                action=AuditEvent.Action.ACCOUNT_CHANGE,
-                obj=account,
-                before={name: before[name] for name in changed},
-                after={name: after[name] for name in changed},
-            )
-
-    def _record_credential_change(self, request, account, form):
-        # Only markers go into the log: the secret's value must never leave the database.
-        if form.secret_change is None:
-            return
-        record_audit_event(
-            actor=request.user,
-            action=AuditEvent.Action.CREDENTIAL_CHANGE,
-            obj=account,
-            before={"api_secret": "set" if form.had_secret else "not set"},
-            after={"api_secret": form.secret_change},
         )
 
 

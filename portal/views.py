@@ -19,9 +19,8 @@ from portal.filters import SyncRunFilter
 from portal.htmx import HtmxTableMixin
 from portal.models import ProviderAccount, SyncRun
 from portal.selectors.sync import accounts_with_last_sync, has_accounts
-from portal.services.sync import SyncAlreadyRunning, queue_sync
 from portal.tables import SyncRunTable
-from portal.tasks import run_queued_sync
+from portal.tasks import start_syncs
 
 
 class DashboardView(TemplateView):
@@ -110,37 +109,14 @@ def start_sync(request, account_id=None):
     accounts = ProviderAccount.objects.filter(is_active=True).select_related("provider")
     if account_id is not None:
         accounts = [get_object_or_404(accounts, pk=account_id)]
-    runs, started, already = [], 0, []
-    for account in accounts:
-        try:
-            run = queue_sync(account, user=request.user)
-        except SyncAlreadyRunning:
-            already.append(account)
-            run = running_sync(account)  # None if it ended meanwhile: nothing to follow
-            if run is not None:
-                runs.append(run)
-            continue
-        run_queued_sync.enqueue(run.pk)
-        run.refresh_from_db()  # a backend that runs tasks at once has finished it already
-        runs.append(run)
-        started += 1
+    start = start_syncs(accounts, actor=request.user)
     if request.htmx:
-        return render_progress(request, runs)
-    if started:
-        messages.success(request, f"Sync started for {started} account(s).")
-    for account in already:
+        return render_progress(request, start.runs)
+    if start.started:
+        messages.success(request, f"Sync started for {start.started} account(s).")
+    for account in start.already:
         messages.info(request, f"{account}: a sync was already in progress; it goes on.")
     return redirect("sync_runs")
-
-
-def running_sync(account) -> SyncRun | None:
-    """The account's sync that is queued or running now, if it has not just ended."""
-    return (
-        SyncRun.objects.filter(account=account, status__in=SyncRun.IN_PROGRESS)
-        .select_related("account__provider")
-        .order_by("-started_at")
-        .first()
-    )
 
 
 @permission_required("portal.view_syncrun", raise_exception=True)

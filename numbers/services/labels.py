@@ -54,15 +54,18 @@ def ensure_labellable(phone_number: PhoneNumber) -> None:
         raise ValidationError("This number has been released; it can no longer be labelled.")
 
 
-def set_label(phone_number: PhoneNumber, raw_label: str, *, actor, adapter=None) -> LabelChange:
+def set_label(
+    phone_number: PhoneNumber, raw_label: str, *, actor, adapter=None, tags=None
+) -> LabelChange:
     """Give the number `raw_label` (cleaned by `clean_label`) and audit the change;
-    `adapter`, the account's, when the caller has one open (a bulk change).
+    `adapter`, the account's, when the caller has one open (a bulk change). With `tags`
+    (the admin's edit of one number), the number's tags become those, audited with the
+    label as one event.
 
     Raises ValidationError for a label or number the portal refuses, and the adapter's
     UpstreamError when the provider refuses or cannot be reached; the row is then as it
     was."""
     label = clean_label(raw_label)
-    ensure_labellable(phone_number)
     at_provider = labels_stored_upstream(phone_number)
     # The row is locked and read again for the whole change, upstream call included: two
     # edits at once then run one after the other, each `before` is what the other left,
@@ -70,27 +73,46 @@ def set_label(phone_number: PhoneNumber, raw_label: str, *, actor, adapter=None)
     with transaction.atomic():
         current = PhoneNumber.objects.select_for_update().get(pk=phone_number.pk)
         phone_number.label, phone_number.upstream_label = current.label, current.upstream_label
-        unchanged = label == phone_number.label and (
+        label_unchanged = label == phone_number.label and (
             not at_provider or label == phone_number.upstream_label
         )
-        if unchanged:
+        if tags is None or not label_unchanged:
+            # Tags are the portal's alone: a released number may still be tagged.
+            ensure_labellable(phone_number)
+        before, after = {}, {}
+        if not label_unchanged:
+            before, after = _change_label(phone_number, label, at_provider, adapter)
+        if tags is not None:
+            names = {"before": _tag_names(phone_number.tags.all()), "after": _tag_names(tags)}
+            if names["before"] != names["after"]:
+                phone_number.tags.set(tags)
+                before["tags"], after["tags"] = names["before"], names["after"]
+        if not before:
             return LabelChange(phone_number, changed=False, at_provider=at_provider)
-
-        before = {"label": phone_number.label}
-        fields = ["label", "updated_at"]
-        if at_provider:
-            before["upstream_label"] = phone_number.upstream_label
-            with nullcontext(adapter) if adapter else adapter_for(phone_number.account) as upstream:
-                updated = upstream.update_label(phone_number.upstream_record(), label)
-            phone_number.upstream_label = updated.label[:LABEL_MAX_LENGTH]
-            fields.append("upstream_label")
-        phone_number.label = label
-        phone_number.save(update_fields=fields)
         record_audit_event(
             actor=actor,
             action=AuditEvent.Action.LABEL,
             obj=phone_number,
             before=before,
-            after={name: getattr(phone_number, name) for name in before},
+            after=after,
         )
     return LabelChange(phone_number, changed=True, at_provider=at_provider)
+
+
+def _change_label(phone_number, label: str, at_provider: bool, adapter) -> tuple[dict, dict]:
+    """Store `label`, at the provider first where it keeps labels; (before, after)."""
+    before = {"label": phone_number.label}
+    fields = ["label", "updated_at"]
+    if at_provider:
+        before["upstream_label"] = phone_number.upstream_label
+        with nullcontext(adapter) if adapter else adapter_for(phone_number.account) as upstream:
+            updated = upstream.update_label(phone_number.upstream_record(), label)
+        phone_number.upstream_label = updated.label[:LABEL_MAX_LENGTH]
+        fields.append("upstream_label")
+    phone_number.label = label
+    phone_number.save(update_fields=fields)
+    return before, {name: getattr(phone_number, name) for name in before}
+
+
+def _tag_names(tags) -> list[str]:
+    return sorted(tag.name for tag in tags)

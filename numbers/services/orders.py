@@ -63,7 +63,7 @@ def with_quoted_values(record: OwnedNumber, available: AvailableNumber, now) -> 
 
 
 def complete_order(
-    order: NumberOrder, record: OwnedNumber, user, *, reconciled=False
+    order: NumberOrder, record: OwnedNumber, actor, *, reconciled=False
 ) -> NumberOrder:
     """Record the number as owned, like a sync would, and close the order completed."""
     account = order.account
@@ -98,7 +98,7 @@ def complete_order(
         )
         if closed:
             record_audit_event(
-                actor=user,
+                actor=actor,
                 action=AuditEvent.Action.PURCHASE,
                 obj=phone_number,
                 before=before,
@@ -112,7 +112,7 @@ def finish_order(
     state: str,
     code: str,
     message: str,
-    user,
+    actor,
     *,
     from_states=(State.SUBMITTED, State.UNKNOWN),
 ) -> NumberOrder:
@@ -127,7 +127,7 @@ def finish_order(
         )
         if closed:
             record_audit_event(
-                actor=user, action=AuditEvent.Action.PURCHASE, obj=order, after=_order_facts(order)
+                actor=actor, action=AuditEvent.Action.PURCHASE, obj=order, after=_order_facts(order)
             )
     return order
 

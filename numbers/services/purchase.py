@@ -68,14 +68,14 @@ def purchase_number(
     available: AvailableNumber,
     idempotency_key: uuid.UUID,
     label: str = "",
-    user=None,
+    actor=None,
 ) -> NumberOrder:
     """Buy `available` on `account` once per idempotency key and return the order.
 
     A key seen before returns its order as it stands (completed, failed, unknown, or still
     in flight in another request) without calling the upstream again. On success the
     number is owned at once, with `label` as the portal's label."""
-    order, created = _open_order(account, available, idempotency_key, label, user)
+    order, created = _open_order(account, available, idempotency_key, label, actor)
     if not created:
         return order
     now = timezone.now()
@@ -85,19 +85,19 @@ def purchase_number(
         try:
             record = adapter.purchase(available.number, label=label, quote=available)
         except UpstreamError as exc:
-            return _purchase_refused(order, exc, adapter, available, user)
+            return _purchase_refused(order, exc, adapter, available, actor)
         except BaseException:
             # Whatever broke, the request may have reached the upstream.
-            finish_order(order, State.UNKNOWN, "in_doubt", in_doubt_message(account, None), user)
+            finish_order(order, State.UNKNOWN, "in_doubt", in_doubt_message(account, None), actor)
             raise
     try:
-        return complete_order(order, with_quoted_values(record, available, now), user)
+        return complete_order(order, with_quoted_values(record, available, now), actor)
     except BaseException:
-        finish_order(order, State.UNKNOWN, "in_doubt", in_doubt_message(account, None), user)
+        finish_order(order, State.UNKNOWN, "in_doubt", in_doubt_message(account, None), actor)
         raise
 
 
-def _open_order(account, available, idempotency_key, label, user) -> tuple[NumberOrder, bool]:
+def _open_order(account, available, idempotency_key, label, actor) -> tuple[NumberOrder, bool]:
     """The order of this key, and whether this call created it (and so may submit it)."""
     if not _is_e164(available.number):
         # Said before the database's own check could refuse it as some IntegrityError.
@@ -112,7 +112,7 @@ def _open_order(account, available, idempotency_key, label, user) -> tuple[Numbe
                 setup_fee=available.setup_fee,
                 monthly_fee=available.monthly_fee,
                 currency=available.currency,
-                requested_by=user if user is not None and user.is_authenticated else None,
+                requested_by=actor if actor is not None and actor.is_authenticated else None,
             )
         return order, True
     except IntegrityError as exc:
@@ -148,12 +148,12 @@ def _is_open_order_conflict(exc: IntegrityError) -> bool:
     return f"UNIQUE constraint failed: {table}.account_id, {table}.number" in str(exc)
 
 
-def _purchase_refused(order, exc: UpstreamError, adapter, available, user) -> NumberOrder:
+def _purchase_refused(order, exc: UpstreamError, adapter, available, actor) -> NumberOrder:
     account = order.account
     if may_have_been_applied(exc):
-        return finish_order(order, State.UNKNOWN, "in_doubt", in_doubt_message(account, exc), user)
+        return finish_order(order, State.UNKNOWN, "in_doubt", in_doubt_message(account, exc), actor)
     code, message = _refusal(exc, account, adapter, available)
-    return finish_order(order, State.FAILED, code, message, user)
+    return finish_order(order, State.FAILED, code, message, actor)
 
 
 def _refusal(exc: UpstreamError, account, adapter, available) -> tuple[str, str]:

@@ -37,7 +37,7 @@ from portal.services.sync import SyncCounts
 # ---------------------------------------------------------------------------------------
 
 
-def reconcile_order(order: NumberOrder, *, user=None, adapter=None) -> NumberOrder:
+def reconcile_order(order: NumberOrder, *, actor=None, adapter=None) -> NumberOrder:
     """Settle an `unknown` order by reading the upstream: completed if the account holds
     the number, failed if it does not. Orders in other states are returned unchanged;
     an upstream error propagates and leaves the order unknown."""
@@ -52,7 +52,7 @@ def reconcile_order(order: NumberOrder, *, user=None, adapter=None) -> NumberOrd
             "not_bought",
             f"{order.account.provider.name} does not list this number on "
             f"{order.account.name}: nothing was bought.",
-            user,
+            actor,
         )
     # The order's own quote fills what a single-number read leaves out (fees, date).
     quoted = AvailableNumber(
@@ -62,7 +62,7 @@ def reconcile_order(order: NumberOrder, *, user=None, adapter=None) -> NumberOrd
         monthly_fee=order.monthly_fee,
     )
     record = with_quoted_values(record, quoted, order.submitted_at or timezone.now())
-    return complete_order(order, record, user, reconciled=True)
+    return complete_order(order, record, actor, reconciled=True)
 
 
 def _owned_upstream(adapter, number: str) -> OwnedNumber | None:

@@ -225,7 +225,7 @@ class BuyView(PermissionRequiredMixin, View):
                 available=form.available,
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 label=form.cleaned_data["label"].strip(),
-                user=request.user,
+                actor=request.user,
             )
         except purchase.OrderInProgress as exc:
             context = {"account": form.account, "offer": form.available, "busy": str(exc)}

@@ -144,7 +144,7 @@ class OrderCheckView(PermissionRequiredMixin, View):
             NumberOrder.objects.select_related("account__provider", "phone_number"), pk=pk
         )
         try:
-            order = reconcile.reconcile_order(order, user=request.user)
+            order = reconcile.reconcile_order(order, actor=request.user)
         except UpstreamError as exc:
             problem = f"Could not check the order: {exc}. It stays unknown; try again later."
             if wants(request, DIALOG_TARGET):

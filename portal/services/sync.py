@@ -79,7 +79,7 @@ def steps_for(kind: str) -> list[tuple[str, object]]:
     ]
 
 
-def queue_sync(account: ProviderAccount, kind: str = SyncRun.Kind.ALL, user=None) -> SyncRun:
+def queue_sync(account: ProviderAccount, kind: str = SyncRun.Kind.ALL, *, actor=None) -> SyncRun:
     """Record a queued run; raises SyncAlreadyRunning when one is queued or running.
     Runs (of any account) past their deadline or left by a process that died are closed
     first, so none can block its account's syncs for ever."""
@@ -87,7 +87,7 @@ def queue_sync(account: ProviderAccount, kind: str = SyncRun.Kind.ALL, user=None
     try:
         with transaction.atomic():
             return SyncRun.objects.create(
-                account=account, kind=kind, status=SyncRun.Status.QUEUED, triggered_by=user
+                account=account, kind=kind, status=SyncRun.Status.QUEUED, triggered_by=actor
             )
     except IntegrityError as exc:
         holder = SyncRun.objects.filter(account=account, status__in=SyncRun.IN_PROGRESS).first()
@@ -99,9 +99,9 @@ def queue_sync(account: ProviderAccount, kind: str = SyncRun.Kind.ALL, user=None
 def sync_account(
     account: ProviderAccount,
     kind: str = SyncRun.Kind.ALL,
-    user=None,
-    run: SyncRun | None = None,
     *,
+    actor=None,
+    run: SyncRun | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> SyncRun:
     """Sync one account now and return its finished SyncRun (succeeded, partial or failed).
@@ -112,7 +112,7 @@ def sync_account(
     and once it has passed no further step starts. `transport` replaces the network (the
     demo syncs from an in-process sandbox)."""
     if run is None:
-        run = queue_sync(account, kind, user)
+        run = queue_sync(account, kind, actor=actor)
     else:  # a worker starting a queued run: it ends the overdue runs it finds, too
         interrupt_abandoned_runs()
     started = timezone.now()

@@ -23,6 +23,7 @@ from billing.models import BalanceSnapshot, ServicePlan, Transaction
 from numbers.models import NumberOrder, PhoneNumber, Tag
 from portal.admin import ProviderAccountForm
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
+from portal.services.sync import sync_account
 from tests.factories import (
     AuditEventFactory,
     BalanceSnapshotFactory,
@@ -423,7 +424,8 @@ def test_audit_values_are_pretty_printed_and_escaped(admin_client):
 
 
 def test_number_label_and_tags_are_editable_but_upstream_fields_are_not(admin_client, admin_user):
-    number = PhoneNumberFactory(label="Old label")
+    # At a provider that keeps labels in the portal alone (Audian's: the test below).
+    number = PhoneNumberFactory(label="Old label", account__provider__slug="vobiz")
     tag = TagFactory(name="acme")
     original = number.number
 
@@ -449,6 +451,47 @@ def test_number_label_and_tags_are_editable_but_upstream_fields_are_not(admin_cl
         {"label": "Old label", "tags": []},
         {"label": "Acme support line", "tags": ["acme"]},
     )
+
+
+def test_a_label_edited_in_the_admin_goes_to_a_provider_that_keeps_labels(admin_client, world):
+    """The admin edits through the same service as the number page: Audian gets the label
+    first, then the portal stores it (it used to write the row alone)."""
+    account = world.accounts["audian"]
+    assert sync_account(account, SyncRun.Kind.NUMBERS).status == SyncRun.Status.SUCCEEDED
+    number = PhoneNumber.objects.filter(account=account).order_by("number").first()
+
+    response = admin_client.post(change_url(number), {"label": "Night line", "_save": "Save"})
+
+    assert response.status_code == 302
+    number.refresh_from_db()
+    assert (number.label, number.upstream_label) == ("Night line", "Night line")
+    upstream = world.state.owned_number(world.upstream("audian"), number.number)
+    assert upstream["label"] == "Night line"
+
+
+def test_a_label_the_provider_cannot_take_changes_nothing_and_says_why(admin_client):
+    number = PhoneNumberFactory(label="Front desk")  # Audian, at an address nobody answers
+    tag = TagFactory(name="acme")
+
+    response = admin_client.post(
+        change_url(number), {"label": "Night line", "tags": [tag.pk], "_save": "Save"}, follow=True
+    )
+
+    number.refresh_from_db()
+    assert (number.label, list(number.tags.all())) == ("Front desk", [])
+    assert not audit_events(AuditEvent.Action.LABEL)
+    assert "Nothing was changed: Audian could not be reached" in response.content.decode()
+
+
+def test_the_admin_refuses_a_label_every_other_edit_refuses(admin_client):
+    number = PhoneNumberFactory(label="Front desk", account__provider__slug="vobiz")
+
+    response = admin_client.post(change_url(number), {"label": "Night\tline", "_save": "Save"})
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "without tabs or line breaks" in response.content.decode()
+    number.refresh_from_db()
+    assert number.label == "Front desk"
 
 
 def test_numbers_cannot_be_added_or_deleted_in_the_admin(admin_client):

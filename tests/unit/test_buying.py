@@ -110,7 +110,7 @@ class Market(World):
             available=available or self.offer(slug, "IN" if slug == "vobiz" else "US"),
             idempotency_key=key or uuid.uuid4(),
             label=label,
-            user=user,
+            actor=user,
         )
 
     def take_upstream(self, slug, number):

@@ -53,7 +53,7 @@ def sandbox(db):
 @pytest.fixture
 def synced(sandbox, admin_user):
     for account in sandbox.accounts.values():
-        run = sync_account(account, user=admin_user)
+        run = sync_account(account, actor=admin_user)
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
     return sandbox
 
@@ -182,7 +182,7 @@ def every_log_line(caplog):
 
 def test_a_sync_logs_no_secret(sandbox, admin_user, every_log_line):
     for account in sandbox.accounts.values():
-        assert sync_account(account, user=admin_user).status == SyncRun.Status.SUCCEEDED
+        assert sync_account(account, actor=admin_user).status == SyncRun.Status.SUCCEEDED
 
     logged = every_log_line()
     assert "portal.providers" in logged  # one line per upstream call
@@ -195,7 +195,7 @@ def test_a_rejected_secret_is_not_logged_or_recorded(sandbox, admin_user, every_
     account.api_secret = WRONG_SECRET
     account.save()
 
-    run = sync_account(account, user=admin_user)
+    run = sync_account(account, actor=admin_user)
 
     assert run.status == SyncRun.Status.FAILED
     assert run.error
