@@ -79,6 +79,9 @@
       const source = document.getElementById(canvas.dataset.chart);
       const kind = KINDS[canvas.dataset.chartKind];
       if (Chart.getChart(canvas) || !source || !kind) return;
+      // The box is hidden in the page, so that without JavaScript no empty space stands
+      // where the chart would be; it is shown before drawing, as Chart.js sizes to it.
+      canvas.closest(".chart-box")?.removeAttribute("hidden");
       const data = JSON.parse(source.textContent);
       const config = kind(data);
       config.options = {

@@ -19,6 +19,7 @@ from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
 from portal.services.sync import sync_account
 from portal.templatetags.portal_tags import money
+from tests.e2e.conftest import PASSWORD
 from tests.unit.test_balances import buy_until
 from tests.unit.test_sync import World
 
@@ -119,6 +120,36 @@ def test_the_spend_chart_is_drawn_and_agrees_with_its_table_and_the_report(
     copy.goto(page.url)
     expect(copy.get_by_label("Break down by")).to_have_value("label")
     expect_charts_match_tables_and_report(copy, report)
+
+
+@pytest.mark.parametrize("name", ["Spend", "Balances"])
+def test_without_javascript_no_empty_chart_stands_above_the_tables(
+    browser, live_server, finance_user, world, name
+):
+    """The chart boxes are shown by charts.js; with JavaScript off the table comes first
+    (a chart-sized gap stood there)."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", finance_user.username)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("main-nav").get_by_text("Billing", exact=True).click()  # a <details>
+    page.get_by_test_id("main-nav").get_by_role("link", name=name).click()
+
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    expect(page.locator(".chart-box").first).to_be_attached()
+    expect(page.locator(".chart-box:visible")).to_have_count(0)
+    expect(page.get_by_role("table").first).to_be_visible()
+    context.close()
+
+
+def test_with_javascript_the_charts_are_shown(log_in, finance_user, live_server, world):
+    page = log_in(finance_user)
+    open_billing_page(page, "Balances")
+    boxes = page.locator(".chart-box")
+    expect(boxes.first).to_be_visible()
+    assert drawn_chart(page, boxes.first.locator("canvas").element_handle())["painted"] > 100
 
 
 def test_a_bad_month_is_refused_next_to_the_field(
