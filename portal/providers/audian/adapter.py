@@ -30,7 +30,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from portal.providers import parsing
+from portal.providers import errors, parsing
 from portal.providers.base import (
     NUMBER_CAPABILITIES,
     AvailableNumber,
@@ -43,17 +43,6 @@ from portal.providers.base import (
     offer_matches,
 )
 from portal.providers.capabilities import Capability
-from portal.providers.errors import (
-    AuthenticationFailed,
-    InsufficientFunds,
-    InvalidNumber,
-    InvalidRequest,
-    NotFound,
-    NumberUnavailable,
-    RegionNotAllowed,
-    UnexpectedResponse,
-    UpstreamUnavailable,
-)
 from portal.providers.optional import CALL_EVERY_TIME, Endpoint, OptionalEndpoints
 from portal.providers.paging import PageGuard
 from portal.providers.parsing import Reader
@@ -112,25 +101,25 @@ class AudianAdapter(ProviderAdapter):
     # status (§5.14), so those match whatever status they come with.
     error_table = {
         # SEED-000 and §2.2-R/§2.3-R, family R.
-        (None, "NUMBER_UNAVAILABLE"): NumberUnavailable,
-        (None, "INSUFFICIENT_CREDIT"): InsufficientFunds,
-        (None, "INVALID_REGION"): RegionNotAllowed,
-        (None, "PURCHASE_FAILED"): UpstreamUnavailable,
-        (None, "NOT_FOUND"): NotFound,
-        (None, "INVALID_LOCATION"): InvalidRequest,
+        (None, "NUMBER_UNAVAILABLE"): errors.NumberUnavailable,
+        (None, "INSUFFICIENT_CREDIT"): errors.InsufficientFunds,
+        (None, "INVALID_REGION"): errors.RegionNotAllowed,
+        (None, "PURCHASE_FAILED"): errors.UpstreamUnavailable,
+        (None, "NOT_FOUND"): errors.NotFound,
+        (None, "INVALID_LOCATION"): errors.InvalidRequest,
         # errors/error-codes (§3, the Stripe-like shape).
-        (None, "invalid_api_key"): AuthenticationFailed,
-        (None, "missing_authentication"): AuthenticationFailed,
-        (None, "invalid_phone_number"): InvalidNumber,
-        (None, "invalid_request_error"): InvalidRequest,
-        (None, "insufficient_funds"): InsufficientFunds,
+        (None, "invalid_api_key"): errors.AuthenticationFailed,
+        (None, "missing_authentication"): errors.AuthenticationFailed,
+        (None, "invalid_phone_number"): errors.InvalidNumber,
+        (None, "invalid_request_error"): errors.InvalidRequest,
+        (None, "insufficient_funds"): errors.InsufficientFunds,
         # Kazoo categories (§2.2-K, §2.4-K).
-        (None, "number_exists"): NumberUnavailable,
-        (None, "not_reconcilable"): InvalidNumber,
-        (404, "bad_identifier"): NotFound,
+        (None, "number_exists"): errors.NumberUnavailable,
+        (None, "not_reconcilable"): errors.InvalidNumber,
+        (404, "bad_identifier"): errors.NotFound,
         # Both documented 402 bodies mean the money is short, Kazoo's "accept charges" too.
-        (402, None): InsufficientFunds,
-        (409, None): NumberUnavailable,
+        (402, None): errors.InsufficientFunds,
+        (409, None): errors.NumberUnavailable,
     }
 
     @classmethod
@@ -244,7 +233,7 @@ class AudianAdapter(ProviderAdapter):
         """SEED-001's /balance; §5.5: where it is missing, Kazoo's current_balance."""
         try:
             body = self.request("GET", f"{self._account_path}/balance")
-        except NotFound:
+        except errors.NotFound:
             body = self.request("GET", f"{self._account_path}/transactions/current_balance")
         data = self._kazoo_envelope(body, "balance").object("data")
         return Balance(amount=data.money("balance"), currency=data.currency("currency", CURRENCY))
@@ -299,8 +288,8 @@ class AudianAdapter(ProviderAdapter):
     def _reader(self, value: Any, where: str) -> Reader:
         return Reader(value, where, provider=self.name)
 
-    def _unexpected(self, where: str, problem: str, value: Any) -> UnexpectedResponse:
-        return UnexpectedResponse(
+    def _unexpected(self, where: str, problem: str, value: Any) -> errors.UnexpectedResponse:
+        return errors.UnexpectedResponse(
             f"{where}: {problem}", provider=self.name, excerpt=parsing.excerpt(value)
         )
 
@@ -349,7 +338,7 @@ class AudianAdapter(ProviderAdapter):
         for owned in self.iter_owned_numbers():
             if owned.number == number.number:
                 return owned.upstream_id
-        raise NotFound(f"{number.number} is not on this account", provider=self.name)
+        raise errors.NotFound(f"{number.number} is not on this account", provider=self.name)
 
     # --- records ----------------------------------------------------------------------
 

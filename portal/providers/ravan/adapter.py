@@ -32,7 +32,7 @@ from urllib.parse import quote as quote_path
 
 import phonenumbers
 
-from portal.providers import parsing
+from portal.providers import errors, parsing
 from portal.providers.base import (
     AvailableNumber,
     Balance,
@@ -42,19 +42,6 @@ from portal.providers.base import (
     offer_matches,
 )
 from portal.providers.capabilities import Capability
-from portal.providers.errors import (
-    AuthenticationFailed,
-    InsufficientFunds,
-    InvalidNumber,
-    InvalidRequest,
-    NotFound,
-    NumberUnavailable,
-    PriceChanged,
-    RateLimited,
-    RegionNotAllowed,
-    UnexpectedResponse,
-    UpstreamUnavailable,
-)
 from portal.providers.paging import PageGuard
 from portal.providers.parsing import Reader
 from portal.providers.phone import country_of, number_type_of
@@ -128,22 +115,22 @@ class RavanAdapter(ProviderAdapter):
     # time (from the buy answer, or the portal's order) is the purchase date.
     listing_fills_only = frozenset({"purchased_at"})
     error_table = {
-        (None, "UNAUTHENTICATED"): AuthenticationFailed,
-        (None, "FORBIDDEN"): AuthenticationFailed,
-        (None, "PERMISSION_DENIED"): AuthenticationFailed,
-        (None, "ALREADY_EXISTS"): NumberUnavailable,
-        (None, "PRICE_MISMATCH"): PriceChanged,
-        (None, "INSUFFICIENT_CREDITS"): InsufficientFunds,
-        (None, "REGION_NOT_ALLOWED"): RegionNotAllowed,
-        (None, "INVALID_PHONE_NUMBER"): InvalidNumber,
-        (None, "INVALID_ARGUMENT"): InvalidRequest,
-        (None, "INVALID_COUNTRY"): InvalidRequest,
-        (None, "FAILED_PRECONDITION"): InvalidRequest,
-        (None, "NOT_FOUND"): NotFound,
-        (None, "RESOURCE_EXHAUSTED"): RateLimited,
-        (None, "INTERNAL_ERROR"): UpstreamUnavailable,
-        (None, "BAD_GATEWAY"): UpstreamUnavailable,
-        (None, "UNAVAILABLE"): UpstreamUnavailable,
+        (None, "UNAUTHENTICATED"): errors.AuthenticationFailed,
+        (None, "FORBIDDEN"): errors.AuthenticationFailed,
+        (None, "PERMISSION_DENIED"): errors.AuthenticationFailed,
+        (None, "ALREADY_EXISTS"): errors.NumberUnavailable,
+        (None, "PRICE_MISMATCH"): errors.PriceChanged,
+        (None, "INSUFFICIENT_CREDITS"): errors.InsufficientFunds,
+        (None, "REGION_NOT_ALLOWED"): errors.RegionNotAllowed,
+        (None, "INVALID_PHONE_NUMBER"): errors.InvalidNumber,
+        (None, "INVALID_ARGUMENT"): errors.InvalidRequest,
+        (None, "INVALID_COUNTRY"): errors.InvalidRequest,
+        (None, "FAILED_PRECONDITION"): errors.InvalidRequest,
+        (None, "NOT_FOUND"): errors.NotFound,
+        (None, "RESOURCE_EXHAUSTED"): errors.RateLimited,
+        (None, "INTERNAL_ERROR"): errors.UpstreamUnavailable,
+        (None, "BAD_GATEWAY"): errors.UpstreamUnavailable,
+        (None, "UNAVAILABLE"): errors.UpstreamUnavailable,
     }
 
     # --- authentication and error bodies --------------------------------------------------
@@ -187,7 +174,7 @@ class RavanAdapter(ProviderAdapter):
         for owned in self._iter_listed(params):
             if owned.number == e164:
                 return owned
-        raise NotFound(f"{e164} is not on this Ravan account", provider=self.name)
+        raise errors.NotFound(f"{e164} is not on this Ravan account", provider=self.name)
 
     def search_available(self, query: SearchQuery) -> list[AvailableNumber]:
         country = query.country.strip().upper()
@@ -205,9 +192,9 @@ class RavanAdapter(ProviderAdapter):
             body = self.request(
                 "GET", f"/phone-numbers/available-numbers/{_segment(country)}/", params=params
             )
-        except InvalidRequest as exc:
+        except errors.InvalidRequest as exc:
             if exc.code == "INVALID_COUNTRY" and country in phonenumbers.SUPPORTED_REGIONS:
-                raise RegionNotAllowed(
+                raise errors.RegionNotAllowed(
                     f"no numbers in {country}", provider=self.name, status=exc.status, code=exc.code
                 ) from exc
             raise
@@ -248,7 +235,7 @@ class RavanAdapter(ProviderAdapter):
     def get_balance(self) -> Balance:
         org_id = self.account.upstream_account_id.strip()
         if not org_id:
-            raise InvalidRequest(
+            raise errors.InvalidRequest(
                 "the Ravan balance needs the organization id as the account id",
                 provider=self.name,
             )
@@ -319,7 +306,7 @@ class RavanAdapter(ProviderAdapter):
     def _envelope(self, body: Any) -> Reader:
         envelope = Reader(body, provider=self.name)
         if not envelope.bool("success", True):
-            raise UnexpectedResponse(
+            raise errors.UnexpectedResponse(
                 "success is false in a successful HTTP answer",
                 provider=self.name,
                 excerpt=parsing.excerpt(body),
@@ -332,7 +319,7 @@ class RavanAdapter(ProviderAdapter):
         # §2.4: Ravan sells at the price its available list quoted, echoed back exactly;
         # there is no way to look up one number's price, so a quote is required.
         if quote is None or quote.number != e164:
-            raise InvalidRequest(
+            raise errors.InvalidRequest(
                 f"Ravan sells {e164} only at a quoted price: search available numbers "
                 "and pass the offer as the quote",
                 provider=self.name,
@@ -343,20 +330,20 @@ class RavanAdapter(ProviderAdapter):
             if echoed.get(field) is not None:
                 body[field] = self._quoted_amount(field, echoed[field])
         if "price" not in body:
-            raise InvalidRequest(f"the quote for {e164} has no price", provider=self.name)
+            raise errors.InvalidRequest(f"the quote for {e164} has no price", provider=self.name)
         return body
 
     def _quoted_amount(self, field: str, value: Any):
         try:
             return parsing.to_money(value)
         except TypeError as exc:
-            raise InvalidRequest(f"quote {field}: {exc}", provider=self.name) from None
+            raise errors.InvalidRequest(f"quote {field}: {exc}", provider=self.name) from None
 
     def _e164(self, number: str) -> str:
         try:
             return parsing.to_e164(number)
         except TypeError as exc:
-            raise InvalidNumber(f"{number!r}: {exc}", provider=self.name) from None
+            raise errors.InvalidNumber(f"{number!r}: {exc}", provider=self.name) from None
 
 
 def _grpc_error_code(code: int, body: Mapping) -> str:

@@ -31,6 +31,7 @@ from urllib.parse import quote
 import phonenumbers
 from django.core.exceptions import ValidationError
 
+from portal.providers import errors
 from portal.providers.base import (
     NUMBER_CAPABILITIES,
     AvailableNumber,
@@ -41,18 +42,6 @@ from portal.providers.base import (
     offer_matches,
 )
 from portal.providers.capabilities import Capability
-from portal.providers.errors import (
-    AuthenticationFailed,
-    InsufficientFunds,
-    InvalidNumber,
-    InvalidRequest,
-    NotFound,
-    NumberUnavailable,
-    RateLimited,
-    RegionNotAllowed,
-    UnexpectedResponse,
-    UpstreamUnavailable,
-)
 from portal.providers.paging import PageGuard
 from portal.providers.parsing import Reader, excerpt
 from portal.providers.phone import country_of, normalize_e164
@@ -82,29 +71,29 @@ class TryVoxAdapter(ProviderAdapter):
     # (HTTP status | None, error.code | None) → error. The statuses of purchase are from
     # seed 004; the codes of §2.9 are documented; the rest are [INFERRED] (tryvox.md §2.4).
     error_table = {
-        (None, "UNAUTHORIZED"): AuthenticationFailed,
-        (None, "FORBIDDEN"): AuthenticationFailed,  # a valid key on another account's path
-        (None, "RATE_LIMITED"): RateLimited,
-        (None, "MAX_ATTEMPTS_EXCEEDED"): RateLimited,
-        (None, "INTERNAL_ERROR"): UpstreamUnavailable,
-        (None, "DELIVERY_FAILED"): UpstreamUnavailable,
-        (None, "VERIFICATION_FAILED"): InvalidRequest,
+        (None, "UNAUTHORIZED"): errors.AuthenticationFailed,
+        (None, "FORBIDDEN"): errors.AuthenticationFailed,  # a valid key on another account's path
+        (None, "RATE_LIMITED"): errors.RateLimited,
+        (None, "MAX_ATTEMPTS_EXCEEDED"): errors.RateLimited,
+        (None, "INTERNAL_ERROR"): errors.UpstreamUnavailable,
+        (None, "DELIVERY_FAILED"): errors.UpstreamUnavailable,
+        (None, "VERIFICATION_FAILED"): errors.InvalidRequest,
         # Seed 004: 400 is "invalid E.164 format or country code". Paging parameters can be
         # invalid too, but this adapter always sends them in range, so a 400 is the number.
-        (400, None): InvalidNumber,
-        (None, "VALIDATION_FAILED"): InvalidNumber,
+        (400, None): errors.InvalidNumber,
+        (None, "VALIDATION_FAILED"): errors.InvalidNumber,
         # tryvox.md §2.2/§2.6: the number is not on this account. (On purchase, seed 004's
         # 404 means "not in the available inventory": `purchase` says so.)
-        (404, None): NotFound,
-        (None, "NOT_FOUND"): NotFound,
+        (404, None): errors.NotFound,
+        (None, "NOT_FOUND"): errors.NotFound,
         # Seed 004: 409 "already purchased by another account" (also cooling-off, §2.6).
-        (409, None): NumberUnavailable,
-        (None, "NUMBER_UNAVAILABLE"): NumberUnavailable,
-        (402, None): InsufficientFunds,
-        (None, "INSUFFICIENT_BALANCE"): InsufficientFunds,
+        (409, None): errors.NumberUnavailable,
+        (None, "NUMBER_UNAVAILABLE"): errors.NumberUnavailable,
+        (402, None): errors.InsufficientFunds,
+        (None, "INSUFFICIENT_BALANCE"): errors.InsufficientFunds,
         # [INFERRED] codes the sandbox uses where TryVox publishes none.
-        (None, "REGION_NOT_ALLOWED"): RegionNotAllowed,
-        (None, "CONFLICT"): InvalidRequest,  # release of a pending/suspended number (§2.6)
+        (None, "REGION_NOT_ALLOWED"): errors.RegionNotAllowed,
+        (None, "CONFLICT"): errors.InvalidRequest,  # release of a pending/suspended number (§2.6)
     }
 
     def auth_headers(self) -> dict[str, str]:
@@ -155,9 +144,9 @@ class TryVoxAdapter(ProviderAdapter):
         path = self._account_path("numbers/purchase-from-inventory")
         try:
             return self._owned(self._object(self.request("POST", path, json=body)))
-        except NotFound as exc:
+        except errors.NotFound as exc:
             # Seed 004: a 404 here is "number not found in available inventory".
-            raise NumberUnavailable(
+            raise errors.NumberUnavailable(
                 exc.message, provider=self.name, status=exc.status, code=exc.code
             ) from exc
 
@@ -168,7 +157,7 @@ class TryVoxAdapter(ProviderAdapter):
         body.e164("e164")
         body.money("early_termination_fee", required=False)
         if body.str("status", "released") != "released":
-            raise UnexpectedResponse(
+            raise errors.UnexpectedResponse(
                 "response.status: the number was not released",
                 provider=self.name,
                 excerpt=excerpt(body.value),
@@ -272,7 +261,7 @@ def _error_field(body: Any, name: str) -> Any:
 def _mapped(item: Reader, key: str, vocabulary: Mapping[str, str]) -> str:
     value = item.str(key)
     if value not in vocabulary:
-        raise UnexpectedResponse(
+        raise errors.UnexpectedResponse(
             f"{item.where}.{key}: unknown value {value!r}",
             provider=item.provider,
             excerpt=excerpt(item.value),
@@ -283,7 +272,7 @@ def _mapped(item: Reader, key: str, vocabulary: Mapping[str, str]) -> str:
 def _currency(item: Reader) -> str:
     currency = item.str("currency", DEFAULT_CURRENCY)
     if len(currency) != 3 or not currency.isalpha():
-        raise UnexpectedResponse(
+        raise errors.UnexpectedResponse(
             f"{item.where}.currency: {currency!r} is not an ISO currency code",
             provider=item.provider,
             excerpt=excerpt(item.value),
@@ -295,7 +284,7 @@ def _capabilities(item: Reader) -> frozenset[str]:
     """tryvox.md §3: a subset of voice, sms, mms; unknown future ones are left out."""
     values = item.list("capabilities", required=False)
     if not all(isinstance(value, str) for value in values):
-        raise UnexpectedResponse(
+        raise errors.UnexpectedResponse(
             f"{item.where}.capabilities: expected a list of text",
             provider=item.provider,
             excerpt=excerpt(item.value),

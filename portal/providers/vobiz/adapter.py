@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 import phonenumbers
 
-from portal.providers import parsing
+from portal.providers import errors, parsing
 from portal.providers.base import (
     AvailableNumber,
     Balance,
@@ -45,15 +45,6 @@ from portal.providers.base import (
     UpstreamTransaction,
 )
 from portal.providers.capabilities import Capability
-from portal.providers.errors import (
-    AuthenticationFailed,
-    InsufficientFunds,
-    InvalidNumber,
-    NotFound,
-    NumberUnavailable,
-    RegionNotAllowed,
-    UnexpectedResponse,
-)
 from portal.providers.paging import PageGuard
 from portal.providers.parsing import Reader
 from portal.providers.phone import country_of, number_type_of
@@ -117,21 +108,21 @@ class VobizAdapter(ProviderAdapter):
     error_table = {
         # §2.4 [SEED-002]: the one documented purchase refusal, for a number that is owned,
         # released or never stocked: "number not found in inventory".
-        (404, "not found"): NumberUnavailable,
+        (404, "not found"): errors.NumberUnavailable,
         # §2.6: releasing a number of another account: "account does not own this number".
-        (403, "forbidden"): NumberUnavailable,
+        (403, "forbidden"): errors.NumberUnavailable,
         # §3 errors page: the generic envelope's 402; some pages answer 500 instead (§5.6),
         # which stays UpstreamUnavailable: the number is then re-checked, never assumed.
-        (None, "INSUFFICIENT_BALANCE"): InsufficientFunds,
-        (402, None): InsufficientFunds,
-        (None, "INVALID_CREDENTIALS"): AuthenticationFailed,
+        (None, "INSUFFICIENT_BALANCE"): errors.InsufficientFunds,
+        (402, None): errors.InsufficientFunds,
+        (None, "INVALID_CREDENTIALS"): errors.AuthenticationFailed,
         # [INFERRED]: Vobiz documents no body for a country the account may not buy in, nor
         # for a malformed number; the sandbox answers them so.
-        (None, "REGION_NOT_ALLOWED"): RegionNotAllowed,
-        (400, "invalid number"): InvalidNumber,
-        (422, "invalid number"): InvalidNumber,
+        (None, "REGION_NOT_ALLOWED"): errors.RegionNotAllowed,
+        (400, "invalid number"): errors.InvalidNumber,
+        (422, "invalid number"): errors.InvalidNumber,
         # §2.7 [INFERRED]: a balance in a currency the account does not hold.
-        (404, "BALANCE_NOT_FOUND"): NotFound,
+        (404, "BALANCE_NOT_FOUND"): errors.NotFound,
     }
 
     # --- protocol -------------------------------------------------------------------------
@@ -181,7 +172,7 @@ class VobizAdapter(ProviderAdapter):
         for owned in self._owned(search=number):
             if owned.number == number:
                 return owned
-        raise NotFound(f"{number} is not on this Vobiz account", provider=self.name)
+        raise errors.NotFound(f"{number} is not on this Vobiz account", provider=self.name)
 
     def _owned(self, search: str | None) -> Iterator[OwnedNumber]:
         # §2.1: a master account also sees its sub-accounts' numbers unless told otherwise
@@ -226,7 +217,7 @@ class VobizAdapter(ProviderAdapter):
     def _owned_number(self, item: Reader) -> OwnedNumber:
         status = item.str("status")
         if status not in STATUSES:
-            raise UnexpectedResponse(
+            raise errors.UnexpectedResponse(
                 f"{item.where}.status: unknown status {status!r}",
                 provider=self.name,
                 excerpt=parsing.excerpt(item.value),
@@ -252,7 +243,7 @@ class VobizAdapter(ProviderAdapter):
         # §2.1: `tags` (a list of text, read-only upstream) is the nearest thing to a label.
         tags = item.list("tags", required=False)
         if not all(isinstance(tag, str) for tag in tags):
-            raise UnexpectedResponse(
+            raise errors.UnexpectedResponse(
                 f"{item.where}.tags: expected a list of text",
                 provider=self.name,
                 excerpt=parsing.excerpt(tags),
@@ -351,7 +342,7 @@ class VobizAdapter(ProviderAdapter):
             return response.object("number")
         items = response.list("items")
         if not items:
-            raise UnexpectedResponse(
+            raise errors.UnexpectedResponse(
                 "purchase: neither number nor items in the response",
                 provider=self.name,
                 excerpt=parsing.excerpt(response.value),
@@ -421,7 +412,7 @@ class VobizAdapter(ProviderAdapter):
     def _transaction(self, row: Reader) -> UpstreamTransaction:
         direction = row.str("type")
         if direction not in TRANSACTION_DIRECTIONS:
-            raise UnexpectedResponse(
+            raise errors.UnexpectedResponse(
                 f"{row.where}.type: unknown transaction type {direction!r}",
                 provider=self.name,
                 excerpt=parsing.excerpt(row.value),
