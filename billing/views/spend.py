@@ -10,7 +10,6 @@ from datetime import date
 from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.urls import path
-from django.utils.cache import patch_vary_headers
 from django.views.generic import TemplateView
 
 from billing.reports import (
@@ -22,6 +21,7 @@ from billing.reports import (
     this_month,
 )
 from portal.forms import style_filter_form
+from portal.htmx import htmx_partial, vary_on_htmx
 
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 36
@@ -107,12 +107,8 @@ class SpendReportView(PermissionRequiredMixin, TemplateView):
     raise_exception = True
     template_name = "billing/spend.html"
 
-    def wants_report_only(self) -> bool:
-        htmx = self.request.htmx
-        return bool(htmx) and not htmx.history_restore_request and htmx.target == REPORT_TARGET
-
     def get_template_names(self):
-        if self.wants_report_only():
+        if htmx_partial(self.request, REPORT_TARGET):
             return ["billing/spend.html#report"]
         return [self.template_name]
 
@@ -124,18 +120,18 @@ class SpendReportView(PermissionRequiredMixin, TemplateView):
             context["report"] = spend_by_month(form.period, form.cleaned_data["by"])
             context["by"] = Breakdown(form.cleaned_data["by"])
             context["current_month"] = current
-        if not self.wants_report_only():  # the period does not change it: no need to redo
+        # The report alone leaves the rest of the page: the period does not change it.
+        if not htmx_partial(self.request, REPORT_TARGET):
             context["recurring"] = recurring_cost_vs_billed()
         return super().get_context_data(**context, **kwargs)
 
+    @vary_on_htmx
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
         # A refused period is a bad request, except to htmx, which swaps only 2xx answers
         # and has to show the errors in place.
         if not context["form"].is_valid() and not self.request.htmx:
             response.status_code = 400
-        # The same URL answers with a page or the report alone: caches must keep them apart.
-        patch_vary_headers(response, ("HX-Request", "HX-Target"))
         return response
 
 

@@ -14,12 +14,12 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path
-from django.utils.cache import patch_vary_headers
 from django.views import View
 from django_htmx.http import HttpResponseClientRedirect
 
 from numbers import buying
 from numbers.models import NumberOrder, PhoneNumber
+from portal.htmx import htmx_partial, vary_on_htmx
 from portal.providers.base import NUMBER_CAPABILITIES, SearchQuery
 from portal.providers.phone import country_choices, format_international
 
@@ -140,11 +140,6 @@ class BuyForm(forms.Form):
         return self.cleaned_data["offer"]
 
 
-def wants(request, target: str) -> bool:
-    htmx = request.htmx
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
-
-
 def redirect_to(request, url: str):
     # htmx follows an HX-Redirect with a full page load; a plain form follows a 302.
     return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)
@@ -154,6 +149,7 @@ class NumberSearchView(PermissionRequiredMixin, View):
     permission_required = "numbers.purchase_number"
     raise_exception = True
 
+    @vary_on_htmx
     def get(self, request):
         form = NumberSearchForm(request.GET or None)
         sort = request.GET.get("sort") if request.GET.get("sort") in buying.SORTS else "monthly"
@@ -161,9 +157,9 @@ class NumberSearchView(PermissionRequiredMixin, View):
         if form.is_bound and form.is_valid():
             results = buying.search_numbers(form.query(), sort)
         template = "numbers/search.html"
-        if wants(request, SEARCH_TARGET):
+        if htmx_partial(request, SEARCH_TARGET):
             template += "#search"
-        response = render(
+        return render(
             request,
             template,
             {
@@ -174,9 +170,6 @@ class NumberSearchView(PermissionRequiredMixin, View):
                 "accounts": buying.searchable_accounts() if results is None else None,
             },
         )
-        # The same URL answers with a page or a fragment: caches must keep them apart.
-        patch_vary_headers(response, ("HX-Request", "HX-Target"))
-        return response
 
 
 def _sort_urls(request) -> dict[str, str]:
@@ -249,17 +242,15 @@ def order_outcome(request, order: NumberOrder, offer=None):
     return render_buy_dialog(request, {"order": order, "account": order.account, "offer": offer})
 
 
+@vary_on_htmx
 def render_buy_dialog(request, context: dict, status: int = 200):
     """The confirmation: the dialog's content for htmx, else a page of its own. htmx swaps
     only 2xx answers, so a refusal it must show comes with 200."""
     number = context.get("offer") or context.get("order")
     context["shown_number"] = format_international(number.number) if number else ""
-    if wants(request, DIALOG_TARGET):
-        response = render(request, "numbers/search.html#buy_dialog", {**context, "in_dialog": True})
-    else:
-        response = render(request, "numbers/buy.html", context, status=status)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
-    return response
+    if htmx_partial(request, DIALOG_TARGET):
+        return render(request, "numbers/search.html#buy_dialog", {**context, "in_dialog": True})
+    return render(request, "numbers/buy.html", context, status=status)
 
 
 urlpatterns = [

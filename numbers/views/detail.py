@@ -11,7 +11,6 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from django.views import View
 
@@ -20,6 +19,7 @@ from numbers.history import number_history
 from numbers.labels import clean_label, labels_stored_upstream, set_label
 from numbers.models import NumberOrder, PhoneNumber
 from numbers.releasing import release_number, typed_number_matches
+from portal.htmx import htmx_partial, vary_on_htmx
 from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,
@@ -31,6 +31,8 @@ from portal.providers.errors import (
 )
 
 TEMPLATE = "numbers/number_detail.html"
+# The element the inline label edit swaps (the page's `label` partial).
+LABEL_TARGET = "label"
 
 
 class LabelForm(forms.Form):
@@ -124,15 +126,9 @@ class NumberPageMixin(PermissionRequiredMixin):
     def render_partial(self, name, phone_number, **extra):
         return self.respond_with(f"{TEMPLATE}#{name}", self.context(phone_number, **extra))
 
+    @vary_on_htmx
     def respond_with(self, template, context):
-        response = TemplateResponse(self.request, template, context)
-        # The same URL answers with the page or a part of it: caches must keep them apart.
-        patch_vary_headers(response, ("HX-Request", "HX-Target"))
-        return response
-
-    def wants_label_partial(self) -> bool:
-        htmx = self.request.htmx
-        return bool(htmx) and not htmx.history_restore_request and htmx.target == "label"
+        return TemplateResponse(self.request, template, context)
 
 
 class PhoneNumberDetailView(NumberPageMixin, View):
@@ -140,7 +136,7 @@ class PhoneNumberDetailView(NumberPageMixin, View):
 
     def get(self, request, pk):
         phone_number = self.get_number()
-        if self.wants_label_partial():  # an inline edit was cancelled
+        if htmx_partial(request, LABEL_TARGET):  # an inline edit was cancelled
             return self.render_partial("label", phone_number)
         return self.render_page(phone_number)
 
@@ -174,7 +170,7 @@ class LabelView(NumberPageMixin, View):
         return self.respond(phone_number, form)
 
     def respond(self, phone_number, form):
-        if self.wants_label_partial():
+        if htmx_partial(self.request, LABEL_TARGET):
             return self.render_partial("label", phone_number, label_form=form)
         return self.render_page(phone_number, label_form=form)
 
@@ -186,7 +182,7 @@ class LabelView(NumberPageMixin, View):
             note = f"Label saved, at {provider} too."
         else:
             note = f"Label saved in the portal only: {provider} has no labels the portal can set."
-        if self.wants_label_partial():
+        if htmx_partial(self.request, LABEL_TARGET):
             return self.render_partial(
                 "label_saved", phone_number, label_note=note, history=number_history(phone_number)
             )

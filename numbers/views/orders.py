@@ -21,10 +21,9 @@ from numbers.views.buying import (
     order_outcome,
     redirect_to,
     render_buy_dialog,
-    wants,
 )
 from portal.forms import style_filter_form
-from portal.htmx import HtmxTableMixin
+from portal.htmx import HtmxTableMixin, htmx_partial
 from portal.models import ProviderAccount
 from portal.providers.errors import UpstreamError
 from portal.providers.phone import format_international
@@ -147,12 +146,12 @@ class OrderCheckView(PermissionRequiredMixin, View):
             order = buying.reconcile_order(order, user=request.user)
         except UpstreamError as exc:
             problem = f"Could not check the order: {exc}. It stays unknown; try again later."
-            if wants(request, DIALOG_TARGET):
+            if htmx_partial(request, DIALOG_TARGET):
                 context = {"order": order, "account": order.account, "check_error": problem}
                 return render_buy_dialog(request, context)
             messages.error(request, problem)
             return redirect_to(request, self._back(request))
-        if order.state == NumberOrder.State.COMPLETED or wants(request, DIALOG_TARGET):
+        if order.state == NumberOrder.State.COMPLETED or htmx_partial(request, DIALOG_TARGET):
             return order_outcome(request, order)
         if order.state == NumberOrder.State.FAILED:
             messages.warning(
