@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from numbers.models import PhoneNumber, Tag
+from numbers.models import NumberOrder, PhoneNumber, Tag
 from portal.forms import DateInput, MoreFiltersMixin, style_filter_form
 from portal.models import Provider, ProviderAccount
 from portal.providers.phone import country_choices
@@ -127,3 +127,18 @@ class PhoneNumberFilter(MoreFiltersMixin, django_filters.FilterSet):
 
     def purchased_on_or_before(self, queryset, name, value):
         return queryset.filter(purchased_at__lt=_start_of_day(value + timedelta(days=1)))
+
+
+class NumberOrderFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=NumberOrder.State.choices, empty_label="Any state")
+    account = django_filters.ModelChoiceFilter(
+        queryset=ProviderAccount.objects.select_related("provider"), empty_label="All accounts"
+    )
+
+    class Meta:
+        model = NumberOrder
+        fields = ["state", "account"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_filter_form(self.form)

@@ -3,9 +3,11 @@ from decimal import Decimal
 from html import escape
 
 import django_tables2 as tables
+from django.template.defaultfilters import date
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django_tables2.data import TableQuerysetData
 from django_tables2.export import TableExport
@@ -13,10 +15,11 @@ from openpyxl import Workbook
 from tablib import Dataset
 
 from numbers.fees import UNKNOWN_FEE, fee_hint
-from numbers.models import PhoneNumber
+from numbers.models import NumberOrder, PhoneNumber
 from numbers.selectors import with_tag_names
 from numbers.services import batched
 from portal.money import shown_amount
+from portal.providers.phone import format_international
 from portal.spreadsheets import neutralise_formula, xlsx_cells
 from portal.tables import BoundedPagination, QuickRowsMixin
 from portal.templatetags.portal_tags import money
@@ -340,3 +343,72 @@ class SafeTableExport(TableExport):
         content = io.BytesIO()
         workbook.save(content)
         return content.getvalue()
+
+
+class NumberOrderTable(BoundedPagination, tables.Table):
+    created_at = tables.DateTimeColumn(
+        verbose_name="When", attrs={"td": {"class": "text-nowrap"}}, format="Y-m-d H:i"
+    )
+    number = tables.Column(attrs={"td": {"class": "text-nowrap"}})
+    account = tables.Column(
+        accessor="account__name",
+        verbose_name="Account",
+        order_by=("account__name", "-created_at"),
+        attrs={
+            "th": {"class": "d-none d-md-table-cell"},
+            "td": {"class": "d-none d-md-table-cell"},
+        },
+    )
+    state = tables.TemplateColumn(template_name="numbers/orders.html#order_state")
+    price = tables.Column(
+        verbose_name="Price",
+        accessor="monthly_fee",
+        attrs={"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}},
+    )
+    error_message = tables.Column(
+        verbose_name="Details", orderable=False, attrs={"td": {"class": "order-details small"}}
+    )
+
+    class Meta:
+        model = NumberOrder
+        # Number and state first: on a phone they are what shows without scrolling.
+        fields = ("number", "state", "created_at", "account", "price", "error_message")
+        order_by = "-created_at"
+        empty_text = "No orders match these filters."
+
+    def render_created_at(self, record, value):
+        who = record.requested_by.get_username() if record.requested_by else "system"
+        return format_html(
+            '{}<div class="small text-body-secondary">by {}</div>',
+            date(timezone.localtime(value), "Y-m-d H:i"),
+            who,
+        )
+
+    def render_number(self, record):
+        shown = format_international(record.number)
+        if record.phone_number_id and record.state == NumberOrder.State.COMPLETED:
+            shown = format_html(
+                '<a href="{}">{}</a>', record.phone_number.get_absolute_url(), shown
+            )
+        return format_html(
+            '<span class="font-monospace">{}</span>'
+            '<div class="small text-body-secondary d-md-none">{} · {}</div>',
+            shown,
+            record.account.provider.name,
+            record.account.name,
+        )
+
+    def render_account(self, record):
+        return format_html(
+            '{}<div class="small text-body-secondary">{}</div>',
+            record.account.name,
+            record.account.provider.name,
+        )
+
+    def render_price(self, record):
+        return format_html(
+            '{} <span class="text-body-secondary">/ month</span>'
+            '<div class="small text-body-secondary">setup {}</div>',
+            money(record.monthly_fee, record.currency),
+            money(record.setup_fee, record.currency),
+        )

@@ -6,9 +6,6 @@ htmx, or as a page of its own without JavaScript; either way the idempotency key
 when the confirmation opens and posted with it.
 """
 
-import re
-
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpResponseRedirect
@@ -18,126 +15,13 @@ from django.views import View
 from django_htmx.http import HttpResponseClientRedirect
 
 from numbers import buying
-from numbers.models import NumberOrder, PhoneNumber
+from numbers.forms import BuyForm, NumberSearchForm
+from numbers.models import NumberOrder
 from portal.htmx import htmx_partial, vary_on_htmx
-from portal.providers.base import NUMBER_CAPABILITIES, SearchQuery
-from portal.providers.phone import country_choices, format_international
+from portal.providers.phone import format_international
 
 SEARCH_TARGET = "number-search"
 DIALOG_TARGET = "buy-dialog-content"
-
-
-# What the area field takes: an area code (digits; spaces, brackets and dashes dropped),
-# or a region by code or name (letters, words joined by spaces, dots, dashes, apostrophes).
-AREA_CODE_FORMATTING = re.compile(r"[\s()-]")
-AREA_CODE = re.compile(r"[0-9]{1,8}")
-REGION = re.compile(r"[^\W\d_]+(?:[ .'\u2019-]+[^\W\d_]+)*\.?")
-
-
-class NumberSearchForm(forms.Form):
-    country = forms.ChoiceField(choices=country_choices, initial="US")
-    area = forms.CharField(
-        label="Region or area code",
-        required=False,
-        max_length=50,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. CA or 415"}),
-    )
-    contains = forms.CharField(
-        label="Digits contained",
-        required=False,
-        max_length=30,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. 555", "inputmode": "numeric"}),
-    )
-    number_type = forms.ChoiceField(
-        label="Type",
-        required=False,
-        choices=[
-            ("", "Any type"),
-            *[(value, label) for value, label in PhoneNumber.Type.choices if value != "unknown"],
-        ],
-    )
-    capabilities = forms.MultipleChoiceField(
-        required=False,
-        choices=[(name, name.upper()) for name in NUMBER_CAPABILITIES],
-        widget=forms.CheckboxSelectMultiple,
-    )
-    # The results' order, kept across searches; an unknown one is the default order (as the
-    # view reads it), not an error the hidden field could never show.
-    sort = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            if field.widget.is_hidden:
-                continue
-            if isinstance(field.widget, forms.Select):
-                field.widget.attrs["class"] = "form-select"
-            elif name == "capabilities":
-                field.widget.attrs["class"] = "form-check-input"
-            else:
-                field.widget.attrs["class"] = "form-control"
-        self.fields["area"].widget.attrs["autocomplete"] = "off"
-        self.fields["contains"].widget.attrs["autocomplete"] = "off"
-
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-    def clean_sort(self):
-        sort = self.cleaned_data["sort"]
-        return sort if sort in buying.SORTS else ""
-
-    def clean_area(self):
-        """Checked here, so that what no provider could match never reaches them (each
-        answered "bad pattern" for `abc!`)."""
-        area = self.cleaned_data["area"].strip()
-        digits = AREA_CODE_FORMATTING.sub("", area)
-        if not area or AREA_CODE.fullmatch(digits):
-            return digits
-        if REGION.fullmatch(area):
-            return area
-        raise forms.ValidationError(
-            "Enter an area code (digits, e.g. 415) or a region (letters, e.g. CA or Karnataka)."
-        )
-
-    def clean_contains(self):
-        # Digits in any format: "415 555", "(415)" and "415-555" all mean the digits.
-        value = self.cleaned_data["contains"]
-        digits = "".join(character for character in value if character.isdigit())
-        if value.strip() and not digits:
-            raise forms.ValidationError("Enter digits, e.g. 555 or 415 555.")
-        return digits
-
-    def query(self) -> SearchQuery:
-        data = self.cleaned_data
-        return SearchQuery(
-            country=data["country"],
-            area=data["area"].strip(),
-            contains=data["contains"],
-            number_type=data["number_type"],
-            capabilities=frozenset(data["capabilities"]),
-        )
-
-
-class BuyForm(forms.Form):
-    offer = forms.CharField(widget=forms.HiddenInput)
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
-    label = forms.CharField(
-        required=False,
-        max_length=255,
-        help_text="How staff will recognise this number: a customer, a line, a team.",
-        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
-    )
-
-    def clean_offer(self):
-        try:
-            self.account, self.available = buying.offer_from_token(self.cleaned_data["offer"])
-        except buying.OfferExpired as exc:
-            raise forms.ValidationError(f"{exc} Search again to buy a number.") from exc
-        return self.cleaned_data["offer"]
 
 
 def redirect_to(request, url: str):

@@ -2,7 +2,6 @@
 edit and the release. Without JavaScript the edit and the release are plain forms on the
 page; with htmx the label edit swaps only its own part of the page."""
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -15,10 +14,11 @@ from django.utils.module_loading import import_string
 from django.views import View
 
 from numbers.fees import fee_hint
+from numbers.forms import LabelForm, ReleaseForm
 from numbers.history import number_history
-from numbers.labels import clean_label, labels_stored_upstream, set_label
+from numbers.labels import labels_stored_upstream, set_label
 from numbers.models import NumberOrder, PhoneNumber
-from numbers.releasing import release_number, typed_number_matches
+from numbers.releasing import release_number
 from portal.htmx import htmx_partial, vary_on_htmx
 from portal.providers.errors import (
     AmbiguousResult,
@@ -33,32 +33,6 @@ from portal.providers.errors import (
 TEMPLATE = "numbers/number_detail.html"
 # The element the inline label edit swaps (the page's `label` partial).
 LABEL_TARGET = "label"
-
-
-class LabelForm(forms.Form):
-    # No maxlength on the input: an over-long label gets its message in place instead of
-    # being cut off silently while typing.
-    label = forms.CharField(required=False, strip=False)
-
-    def clean_label(self):
-        return clean_label(self.cleaned_data["label"])
-
-
-class ReleaseForm(forms.Form):
-    confirmation = forms.CharField(label="Type the number to confirm", max_length=40)
-
-    def __init__(self, *args, phone_number, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.phone_number = phone_number
-
-    def clean_confirmation(self):
-        typed = self.cleaned_data["confirmation"]
-        if not typed_number_matches(self.phone_number, typed):
-            raise ValidationError(
-                "That is not this number. Type %(number)s to release it.",
-                params={"number": self.phone_number.display_number},
-            )
-        return typed
 
 
 def upstream_problem(error: UpstreamError, action: str, unchanged: str) -> str:

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from numbers import buying
 from numbers.filters import PhoneNumberFilter
+from numbers.forms import NumberSearchForm
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
-from numbers.views.buying import NumberSearchForm
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.providers.base import AvailableNumber, SearchQuery
 from portal.providers.sandbox import PROVIDERS, build_app
