@@ -4,7 +4,7 @@ from django.utils.safestring import mark_safe
 
 from billing.models import Transaction
 from portal.providers.phone import format_international
-from portal.tables import BoundedPagination
+from portal.tables import AccountColumn, BoundedPagination
 from portal.templatetags.portal_tags import money
 
 
@@ -36,11 +36,8 @@ class TransactionTable(BoundedPagination, tables.Table):
         attrs=cell("date", "text-nowrap"),
     )
     # The account cell names its provider under it; sorting goes by both.
-    account = tables.Column(
-        accessor="account__name",
-        verbose_name="Account",
-        order_by=sorted_by("account__provider__name", "account__name"),
-        attrs=cell("account"),
+    account = AccountColumn(
+        order_by=sorted_by("account__provider__name", "account__name"), attrs=cell("account")
     )
     kind = tables.Column(
         verbose_name="Type", order_by=sorted_by("kind"), attrs=cell("kind", "text-nowrap")
@@ -65,13 +62,6 @@ class TransactionTable(BoundedPagination, tables.Table):
         order_by = "-occurred_at"
         attrs = {"class": "table table-hover align-middle mb-0 transactions-table"}
         empty_text = "No transactions match these filters."
-
-    def render_account(self, record):
-        return format_html(
-            '{}<div class="small text-body-secondary">{}</div>',
-            record.account.name,
-            record.account.provider.name,
-        )
 
     def render_kind(self, record):
         badge = format_html(

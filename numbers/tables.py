@@ -21,7 +21,7 @@ from numbers.services import batched
 from portal.money import shown_amount
 from portal.providers.phone import format_international
 from portal.spreadsheets import neutralise_formula, xlsx_cells
-from portal.tables import BoundedPagination, QuickRowsMixin
+from portal.tables import AccountColumn, BoundedPagination, QuickRowsMixin
 from portal.templatetags.portal_tags import money
 
 STATUS_BADGES = {
@@ -112,9 +112,8 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         order_by=sorted_by("provider__name"),
         visible=False,
     )
-    account = tables.Column(
-        accessor="account__name",
-        verbose_name="Account",
+    account = AccountColumn(
+        provider="provider",
         order_by=sorted_by("provider__name", "account__name"),
         attrs={"td": {"class": "text-nowrap"}},
     )
@@ -186,9 +185,6 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
     def cell_label(self, record):
         return self.render_label(record)
 
-    def cell_account(self, record):
-        return self.render_account(record)
-
     def cell_status(self, record):
         return self.render_status(record)
 
@@ -228,12 +224,6 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
             for name in record.tag_names
         )
         return mark_safe(label + tags)  # noqa: S308 - every value written in is escaped
-
-    def render_account(self, record):
-        return mark_safe(  # noqa: S308 - the values written in are escaped
-            f'{escape(record.account.name)}<div class="small text-body-secondary">'
-            f"{escape(record.provider.name)}</div>"
-        )
 
     def value_account(self, record):
         return record.account.name
@@ -350,9 +340,7 @@ class NumberOrderTable(BoundedPagination, tables.Table):
         verbose_name="When", attrs={"td": {"class": "text-nowrap"}}, format="Y-m-d H:i"
     )
     number = tables.Column(attrs={"td": {"class": "text-nowrap"}})
-    account = tables.Column(
-        accessor="account__name",
-        verbose_name="Account",
+    account = AccountColumn(
         order_by=("account__name", "-created_at"),
         attrs={
             "th": {"class": "d-none d-md-table-cell"},
@@ -396,13 +384,6 @@ class NumberOrderTable(BoundedPagination, tables.Table):
             shown,
             record.account.provider.name,
             record.account.name,
-        )
-
-    def render_account(self, record):
-        return format_html(
-            '{}<div class="small text-body-secondary">{}</div>',
-            record.account.name,
-            record.account.provider.name,
         )
 
     def render_price(self, record):
