@@ -3,9 +3,9 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from billing.models import Transaction
+from portal.money import format_money
 from portal.providers.phone import format_international
 from portal.tables import AccountColumn, BoundedPagination
-from portal.templatetags.portal_tags import money
 
 
 def cell(name, *classes):
@@ -88,7 +88,7 @@ class TransactionTable(BoundedPagination, tables.Table):
         return format_html(
             '<span class="{}">{}</span>',
             "text-body" if record.is_debit else "text-success",
-            money(record.signed_amount, record.currency),
+            format_money(record.signed_amount, record.currency),
         )
 
 

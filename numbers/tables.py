@@ -18,11 +18,10 @@ from numbers.fees import UNKNOWN_FEE, fee_hint
 from numbers.models import NumberOrder, PhoneNumber
 from numbers.selectors import with_tag_names
 from numbers.services import batched
-from portal.money import shown_amount
+from portal.money import format_money, shown_amount
 from portal.providers.phone import format_international
 from portal.spreadsheets import neutralise_formula, xlsx_cells
 from portal.tables import AccountColumn, BoundedPagination, QuickRowsMixin
-from portal.templatetags.portal_tags import money
 
 STATUS_BADGES = {
     PhoneNumber.Status.ACTIVE: "text-bg-success",
@@ -252,7 +251,7 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
     def render_monthly_fee(self, record):
         if record.monthly_fee is None:
             return UNKNOWN_FEE_CELL
-        text = escape(money(record.monthly_fee, record.currency))
+        text = escape(format_money(record.monthly_fee, record.currency))
         if not record.fee_is_converted:
             return text
         return mark_safe(  # noqa: S308 - the values written in are escaped
@@ -390,6 +389,6 @@ class NumberOrderTable(BoundedPagination, tables.Table):
         return format_html(
             '{} <span class="text-body-secondary">/ month</span>'
             '<div class="small text-body-secondary">setup {}</div>',
-            money(record.monthly_fee, record.currency),
-            money(record.setup_fee, record.currency),
+            format_money(record.monthly_fee, record.currency),
+            format_money(record.setup_fee, record.currency),
         )

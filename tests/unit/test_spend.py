@@ -27,12 +27,12 @@ from billing.reports import (
     this_month,
 )
 from numbers.models import PhoneNumber
+from portal.money import format_money as money
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
 from portal.sync import sync_account
-from portal.templatetags.portal_tags import money
 from tests.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
