@@ -3,6 +3,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from billing.models import Transaction
+from portal.badges import status_badge
 from portal.money import format_money
 from portal.providers.phone import format_international
 from portal.tables import AccountColumn, BoundedPagination
@@ -64,11 +65,7 @@ class TransactionTable(BoundedPagination, tables.Table):
         empty_text = "No transactions match these filters."
 
     def render_kind(self, record):
-        badge = format_html(
-            '<span class="badge {}">{}</span>',
-            "text-bg-light border" if record.is_debit else "text-bg-success",
-            record.get_kind_display(),
-        )
+        badge = status_badge(Transaction.Kind, record.kind)
         if record.is_estimate:
             return format_html("{} {}", badge, ESTIMATED_BADGE)
         return badge

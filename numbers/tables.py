@@ -18,17 +18,11 @@ from numbers.fees import UNKNOWN_FEE, fee_hint
 from numbers.models import NumberOrder, PhoneNumber
 from numbers.selectors import with_tag_names
 from numbers.services import batched
+from portal.badges import status_badge
 from portal.money import format_money, shown_amount
 from portal.providers.phone import format_international
 from portal.spreadsheets import neutralise_formula, xlsx_cells
 from portal.tables import AccountColumn, BoundedPagination, QuickRowsMixin
-
-STATUS_BADGES = {
-    PhoneNumber.Status.ACTIVE: "text-bg-success",
-    PhoneNumber.Status.PENDING: "text-bg-info",
-    PhoneNumber.Status.SUSPENDED: "text-bg-warning",
-    PhoneNumber.Status.RELEASED: "text-bg-secondary",
-}
 
 # The bulk label form; the row checkboxes belong to it through their `form` attribute, so
 # the form need not wrap the table (whose sort and page links htmx boosts).
@@ -237,10 +231,7 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         return ", ".join(record.capabilities)
 
     def render_status(self, record):
-        return mark_safe(  # noqa: S308 - the values written in are escaped
-            f'<span class="badge {STATUS_BADGES.get(record.status, "text-bg-light")}">'
-            f"{escape(record.get_status_display())}</span>"
-        )
+        return status_badge(PhoneNumber.Status, record.status)
 
     def value_status(self, record):
         return record.get_status_display()

@@ -2,19 +2,11 @@ from html import escape
 from operator import attrgetter
 
 import django_tables2 as tables
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from portal.badges import status_badge
 from portal.models import SyncRun
-
-STATUS_BADGES = {
-    SyncRun.Status.QUEUED: "text-bg-info",
-    SyncRun.Status.RUNNING: "text-bg-info",
-    SyncRun.Status.SUCCEEDED: "text-bg-success",
-    SyncRun.Status.PARTIAL: "text-bg-warning",
-    SyncRun.Status.FAILED: "text-bg-danger",
-    SyncRun.Status.INTERRUPTED: "text-bg-danger",
-}
 
 FIGURE = {"td": {"class": "text-end"}, "th": {"class": "text-end"}}
 
@@ -72,12 +64,6 @@ class AccountColumn(tables.Column):
         )
 
     quick_cell = render
-
-
-def status_badge(run: SyncRun):
-    return format_html(
-        '<span class="badge {}">{}</span>', STATUS_BADGES[run.status], run.get_status_display()
-    )
 
 
 # Pages beyond this row are past the end of any table: the number stops there rather than
@@ -143,7 +129,7 @@ class SyncRunTable(BoundedPagination, tables.Table):
         empty_text = "No sync has run yet."
 
     def render_status(self, record):
-        return status_badge(record)
+        return status_badge(SyncRun.Status, record.status)
 
     def render_duration(self, record):
         return f"{record.duration.total_seconds():.1f} s" if record.duration else "—"

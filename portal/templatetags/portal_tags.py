@@ -4,6 +4,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from portal.badges import status_badge
 from portal.money import format_money
 from portal.selectors import sync_freshness
 
@@ -14,6 +15,12 @@ register = template.Library()
 def money(amount, currency=""):
     """`{{ amount|money:currency }}` → "1,234.50 USD" (portal.money.format_money)."""
     return format_money(amount, currency)
+
+
+# `{% status_badge phone_number.Status phone_number.status %}`: a choice as a badge in the
+# colour its choices give it (portal.badges); `label="…"` names it otherwise, `testid="…"`
+# gives it a data-testid.
+register.simple_tag(status_badge, name="status_badge")
 
 
 @register.filter
