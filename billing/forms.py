@@ -7,7 +7,7 @@ from datetime import date
 from django import forms
 
 from billing.reports import Breakdown, MonthRange, add_months
-from portal.forms import style_filter_form
+from portal.forms import MarksInvalidFields, style_filter_form
 from portal.money import MONEY_DIGITS, MONEY_PLACES
 
 # The report's period: the last twelve months unless the URL says otherwise, and never
@@ -51,7 +51,7 @@ class MonthField(forms.Field):
         return date(int(match.group(1)), int(match.group(2)), 1)
 
 
-class SpendPeriodForm(forms.Form):
+class SpendPeriodForm(MarksInvalidFields, forms.Form):
     start = MonthField(label="From")
     end = MonthField(label="To")
     by = forms.ChoiceField(label="Break down by", choices=Breakdown.choices)
@@ -67,12 +67,6 @@ class SpendPeriodForm(forms.Form):
         given = {name: query.get(name, "").strip() for name in self.defaults}
         super().__init__({name: given[name] or self.defaults[name] for name in self.defaults})
         style_filter_form(self)
-
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                self.fields[name].widget.attrs["class"] += " is-invalid"
 
     def clean(self):
         cleaned = super().clean()

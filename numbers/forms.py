@@ -14,6 +14,7 @@ from numbers.models import PhoneNumber
 from numbers.releasing import typed_number_matches
 from numbers.selectors import numbers_matching
 from numbers.tables import PER_PAGE_CHOICES
+from portal.forms import MarksInvalidFields, style_filter_form
 from portal.providers.base import NUMBER_CAPABILITIES, SearchQuery
 from portal.providers.phone import country_choices
 
@@ -24,7 +25,7 @@ AREA_CODE = re.compile(r"[0-9]{1,8}")
 REGION = re.compile(r"[^\W\d_]+(?:[ .'\u2019-]+[^\W\d_]+)*\.?")
 
 
-class NumberSearchForm(forms.Form):
+class NumberSearchForm(MarksInvalidFields, forms.Form):
     country = forms.ChoiceField(choices=country_choices, initial="US")
     area = forms.CharField(
         label="Region or area code",
@@ -68,13 +69,6 @@ class NumberSearchForm(forms.Form):
                 field.widget.attrs["class"] = "form-control"
         self.fields["area"].widget.attrs["autocomplete"] = "off"
         self.fields["contains"].widget.attrs["autocomplete"] = "off"
-
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
 
     def clean_sort(self):
         sort = self.cleaned_data["sort"]
@@ -207,11 +201,7 @@ class BulkLabelForm(forms.Form):
         self.fields["tags"].widget.attrs.update(
             {"placeholder": "Tags, comma-separated", "aria-label": "Tag names"}
         )
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.Select):
-                field.widget.attrs["class"] = "form-select form-select-sm"
-            elif not field.widget.is_hidden:
-                field.widget.attrs["class"] = "form-control form-control-sm"
+        style_filter_form(self)
 
     def clean_label(self):
         return clean_label(self.cleaned_data["label"])
