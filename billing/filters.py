@@ -3,11 +3,11 @@ from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Transaction
-from portal.forms import DateInput, MoreFiltersMixin, style_filter_form
+from portal.filters import AccountFilter, StyledFilterSet, digits_in_number
+from portal.forms import DateInput, MarksInvalidFields, MoreFiltersMixin
 from portal.models import Provider, ProviderAccount
 from portal.money import MONEY_DIGITS, MONEY_PLACES
 
@@ -81,15 +81,8 @@ class Period:
         return start_of_day(first), start_of_day(after)
 
 
-class TransactionFilterForm(forms.Form):
-    def full_clean(self):
-        super().full_clean()
-        # Mark the refused fields, so their errors show in place (and to screen readers).
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
+class TransactionFilterForm(MarksInvalidFields, forms.Form):
+    aria_invalid = True
 
     def _clean_date(self, name):
         value = self.cleaned_data.get(name)
@@ -142,7 +135,7 @@ class AmountFilter(django_filters.NumberFilter):
         )
 
 
-class TransactionFilter(MoreFiltersMixin, django_filters.FilterSet):
+class TransactionFilter(MoreFiltersMixin, StyledFilterSet):
     period = django_filters.ChoiceFilter(
         label="Period", choices=Period.CHOICES, method="in_period", empty_label="Any time"
     )
@@ -155,9 +148,8 @@ class TransactionFilter(MoreFiltersMixin, django_filters.FilterSet):
         to_field_name="slug",
         empty_label="All providers",
     )
-    account = django_filters.ModelChoiceFilter(
-        queryset=ProviderAccount.objects.select_related("provider").defer("api_secret"),
-        empty_label="All accounts",
+    account = AccountFilter(
+        queryset=ProviderAccount.objects.select_related("provider").defer("api_secret")
     )
     kind = django_filters.ChoiceFilter(
         choices=Transaction.Kind.choices, empty_label="Any type", label="Type"
@@ -195,7 +187,6 @@ class TransactionFilter(MoreFiltersMixin, django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        style_filter_form(self.form)
         fields = self.form.fields
         for name, placeholder in (("number", "Digits, any format"), ("description", "Text")):
             fields[name].widget.input_type = "search"
@@ -221,13 +212,8 @@ class TransactionFilter(MoreFiltersMixin, django_filters.FilterSet):
         return queryset.filter(occurred_at__lt=start_of_day(value + timedelta(days=1)))
 
     def number_contains(self, queryset, name, value):
-        """Digits in any format (`415 555`, `+1 (415)`) match inside the E.164 number, and
-        so do national ones (`(022) 6123`): E.164 drops the trunk prefix 0."""
-        digits = re.sub(r"\D", "", value)
-        condition = Q(number__contains=digits)
-        if (national := digits.lstrip("0")) and national != digits:
-            condition |= Q(number__contains=national)
-        return queryset.filter(condition)
+        # The form lets through only text with digits (TransactionFilterForm.clean_number).
+        return queryset.filter(digits_in_number(value))
 
     def estimated_or_not(self, queryset, name, value):
         return queryset.filter(is_estimate=value == "yes")

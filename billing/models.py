@@ -23,6 +23,12 @@ class Transaction(models.Model):
         RECURRING = "recurring", "Recurring"
         USAGE = "usage", "Usage"
 
+        @property
+        def badge(self) -> str:
+            """The Bootstrap classes of its badge ({% status_badge %}): money coming in in
+            green, money going out in a neutral one; text colours meet WCAG AA contrast."""
+            return "text-bg-light border" if self in Transaction.DEBIT_KINDS else "text-bg-success"
+
     # Money leaving the account; everything else (credit) comes in.
     DEBIT_KINDS = (Kind.DEBIT, Kind.RECURRING, Kind.USAGE)
 

@@ -3,9 +3,10 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from billing.models import Transaction
+from portal.badges import status_badge
+from portal.money import format_money
 from portal.providers.phone import format_international
-from portal.tables import BoundedPagination
-from portal.templatetags.portal_tags import money
+from portal.tables import AccountColumn, BoundedPagination
 
 
 def cell(name, *classes):
@@ -36,11 +37,8 @@ class TransactionTable(BoundedPagination, tables.Table):
         attrs=cell("date", "text-nowrap"),
     )
     # The account cell names its provider under it; sorting goes by both.
-    account = tables.Column(
-        accessor="account__name",
-        verbose_name="Account",
-        order_by=sorted_by("account__provider__name", "account__name"),
-        attrs=cell("account"),
+    account = AccountColumn(
+        order_by=sorted_by("account__provider__name", "account__name"), attrs=cell("account")
     )
     kind = tables.Column(
         verbose_name="Type", order_by=sorted_by("kind"), attrs=cell("kind", "text-nowrap")
@@ -66,19 +64,8 @@ class TransactionTable(BoundedPagination, tables.Table):
         attrs = {"class": "table table-hover align-middle mb-0 transactions-table"}
         empty_text = "No transactions match these filters."
 
-    def render_account(self, record):
-        return format_html(
-            '{}<div class="small text-body-secondary">{}</div>',
-            record.account.name,
-            record.account.provider.name,
-        )
-
     def render_kind(self, record):
-        badge = format_html(
-            '<span class="badge {}">{}</span>',
-            "text-bg-light border" if record.is_debit else "text-bg-success",
-            record.get_kind_display(),
-        )
+        badge = status_badge(Transaction.Kind, record.kind)
         if record.is_estimate:
             return format_html("{} {}", badge, ESTIMATED_BADGE)
         return badge
@@ -98,7 +85,7 @@ class TransactionTable(BoundedPagination, tables.Table):
         return format_html(
             '<span class="{}">{}</span>',
             "text-body" if record.is_debit else "text-success",
-            money(record.signed_amount, record.currency),
+            format_money(record.signed_amount, record.currency),
         )
 
 

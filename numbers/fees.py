@@ -19,8 +19,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from numbers.models import FeeSource
-from portal.money import MONEY_PLACES
-from portal.templatetags.portal_tags import money
+from portal.money import MONEY_PLACES, format_money
 
 QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 DAYS_PER_YEAR = Decimal("365.25")
@@ -71,7 +70,9 @@ def period_note(number) -> str:
     """'1.15 USD per 28 days' for a rental stated per other period than a month, else ''."""
     if number.rental_period_days is None or number.period_fee is None:
         return ""
-    return f"{money(number.period_fee, number.currency)} per {number.rental_period_days} days"
+    return (
+        f"{format_money(number.period_fee, number.currency)} per {number.rental_period_days} days"
+    )
 
 
 def fee_hint(number, fee: str) -> str:

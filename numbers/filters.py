@@ -1,4 +1,3 @@
-import re
 from datetime import datetime, time, timedelta
 
 import django_filters
@@ -7,9 +6,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from numbers.models import PhoneNumber, Tag
-from portal.forms import DateInput, MoreFiltersMixin, style_filter_form
-from portal.models import Provider, ProviderAccount
+from numbers.models import NumberOrder, PhoneNumber, Tag
+from portal.filters import AccountFilter, StyledFilterSet, digits_in_number
+from portal.forms import DateInput, MoreFiltersMixin
+from portal.models import Provider
 from portal.providers.phone import country_choices
 
 CAPABILITY_CHOICES = [
@@ -31,14 +31,12 @@ class PhoneNumberFilterForm(forms.Form):
         return cleaned
 
 
-class PhoneNumberFilter(MoreFiltersMixin, django_filters.FilterSet):
+class PhoneNumberFilter(MoreFiltersMixin, StyledFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     provider = django_filters.ModelChoiceFilter(
         queryset=Provider.objects.all(), to_field_name="slug", empty_label="All providers"
     )
-    account = django_filters.ModelChoiceFilter(
-        queryset=ProviderAccount.objects.select_related("provider"), empty_label="All accounts"
-    )
+    account = AccountFilter()
     status = django_filters.ChoiceFilter(
         choices=PhoneNumber.Status.choices, empty_label="Any status"
     )
@@ -87,7 +85,6 @@ class PhoneNumberFilter(MoreFiltersMixin, django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        style_filter_form(self.form)
         search = self.form.fields["q"].widget
         search.input_type = "search"
         search.attrs.update({"placeholder": "Digits or label", "autocomplete": "off"})
@@ -106,17 +103,10 @@ class PhoneNumberFilter(MoreFiltersMixin, django_filters.FilterSet):
         return described
 
     def search(self, queryset, name, value):
-        """Digits in any format (`415 555`, `+1 (415)`) match inside the number, and so do
-        national ones (`(022) 6123`): E.164 drops the trunk prefix 0. The text also matches
-        the portal's and the provider's labels."""
-        condition = Q(label__icontains=value) | Q(upstream_label__icontains=value)
-        digits = re.sub(r"\D", "", value)
-        if digits:
-            condition |= Q(number__contains=digits)
-        national = digits.lstrip("0")
-        if national and national != digits:
-            condition |= Q(number__contains=national)
-        return queryset.filter(condition)
+        """The digits in the text match inside the number (portal.filters.digits_in_number);
+        the text also matches the portal's and the provider's labels."""
+        labels = Q(label__icontains=value) | Q(upstream_label__icontains=value)
+        return queryset.filter(labels | digits_in_number(value))
 
     def has_capability(self, queryset, name, value):
         return queryset.filter(**{value: True})
@@ -127,3 +117,12 @@ class PhoneNumberFilter(MoreFiltersMixin, django_filters.FilterSet):
 
     def purchased_on_or_before(self, queryset, name, value):
         return queryset.filter(purchased_at__lt=_start_of_day(value + timedelta(days=1)))
+
+
+class NumberOrderFilter(StyledFilterSet):
+    state = django_filters.ChoiceFilter(choices=NumberOrder.State.choices, empty_label="Any state")
+    account = AccountFilter()
+
+    class Meta:
+        model = NumberOrder
+        fields = ["state", "account"]

@@ -44,6 +44,17 @@ class PhoneNumber(models.Model):
         SUSPENDED = "suspended", "Suspended"
         RELEASED = "released", "Released"
 
+        @property
+        def badge(self) -> str:
+            """The Bootstrap classes of its badge ({% status_badge %}): colours whose text
+            meets WCAG AA contrast."""
+            return {
+                "active": "text-bg-success",
+                "pending": "text-bg-info",
+                "suspended": "text-bg-warning",
+                "released": "text-bg-secondary",
+            }[self.value]
+
     class Type(models.TextChoices):
         LOCAL = "local", "Local"
         MOBILE = "mobile", "Mobile"
@@ -208,6 +219,18 @@ class NumberOrder(models.Model):
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Unknown (being checked)"
+
+        @property
+        def badge(self) -> str:
+            """The Bootstrap classes of its badge ({% status_badge %}): colours whose text
+            meets WCAG AA contrast."""
+            return {
+                "pending": "text-bg-info",
+                "submitted": "text-bg-info",
+                "completed": "text-bg-success",
+                "failed": "text-bg-danger",
+                "unknown": "text-bg-warning",
+            }[self.value]
 
     OPEN_STATES = (State.PENDING, State.SUBMITTED)
 

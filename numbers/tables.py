@@ -3,9 +3,11 @@ from decimal import Decimal
 from html import escape
 
 import django_tables2 as tables
+from django.template.defaultfilters import date
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django_tables2.data import TableQuerysetData
 from django_tables2.export import TableExport
@@ -13,20 +15,14 @@ from openpyxl import Workbook
 from tablib import Dataset
 
 from numbers.fees import UNKNOWN_FEE, fee_hint
-from numbers.models import PhoneNumber
+from numbers.models import NumberOrder, PhoneNumber
 from numbers.selectors.numbers import with_tag_names
 from numbers.services.sync import batched
-from portal.money import shown_amount
+from portal.badges import status_badge
+from portal.money import format_money, shown_amount
+from portal.providers.phone import format_international
 from portal.spreadsheets import neutralise_formula, xlsx_cells
-from portal.tables import BoundedPagination, QuickRowsMixin
-from portal.templatetags.portal_tags import money
-
-STATUS_BADGES = {
-    PhoneNumber.Status.ACTIVE: "text-bg-success",
-    PhoneNumber.Status.PENDING: "text-bg-info",
-    PhoneNumber.Status.SUSPENDED: "text-bg-warning",
-    PhoneNumber.Status.RELEASED: "text-bg-secondary",
-}
+from portal.tables import AccountColumn, BoundedPagination, QuickRowsMixin
 
 # The bulk label form; the row checkboxes belong to it through their `form` attribute, so
 # the form need not wrap the table (whose sort and page links htmx boosts).
@@ -109,9 +105,8 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         order_by=sorted_by("provider__name"),
         visible=False,
     )
-    account = tables.Column(
-        accessor="account__name",
-        verbose_name="Account",
+    account = AccountColumn(
+        provider="provider",
         order_by=sorted_by("provider__name", "account__name"),
         attrs={"td": {"class": "text-nowrap"}},
     )
@@ -183,9 +178,6 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
     def cell_label(self, record):
         return self.render_label(record)
 
-    def cell_account(self, record):
-        return self.render_account(record)
-
     def cell_status(self, record):
         return self.render_status(record)
 
@@ -226,12 +218,6 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         )
         return mark_safe(label + tags)  # noqa: S308 - every value written in is escaped
 
-    def render_account(self, record):
-        return mark_safe(  # noqa: S308 - the values written in are escaped
-            f'{escape(record.account.name)}<div class="small text-body-secondary">'
-            f"{escape(record.provider.name)}</div>"
-        )
-
     def value_account(self, record):
         return record.account.name
 
@@ -245,10 +231,7 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         return ", ".join(record.capabilities)
 
     def render_status(self, record):
-        return mark_safe(  # noqa: S308 - the values written in are escaped
-            f'<span class="badge {STATUS_BADGES.get(record.status, "text-bg-light")}">'
-            f"{escape(record.get_status_display())}</span>"
-        )
+        return status_badge(PhoneNumber.Status, record.status)
 
     def value_status(self, record):
         return record.get_status_display()
@@ -259,7 +242,7 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
     def render_monthly_fee(self, record):
         if record.monthly_fee is None:
             return UNKNOWN_FEE_CELL
-        text = escape(money(record.monthly_fee, record.currency))
+        text = escape(format_money(record.monthly_fee, record.currency))
         if not record.fee_is_converted:
             return text
         return mark_safe(  # noqa: S308 - the values written in are escaped
@@ -340,3 +323,63 @@ class SafeTableExport(TableExport):
         content = io.BytesIO()
         workbook.save(content)
         return content.getvalue()
+
+
+class NumberOrderTable(BoundedPagination, tables.Table):
+    created_at = tables.DateTimeColumn(
+        verbose_name="When", attrs={"td": {"class": "text-nowrap"}}, format="Y-m-d H:i"
+    )
+    number = tables.Column(attrs={"td": {"class": "text-nowrap"}})
+    account = AccountColumn(
+        order_by=("account__name", "-created_at"),
+        attrs={
+            "th": {"class": "d-none d-md-table-cell"},
+            "td": {"class": "d-none d-md-table-cell"},
+        },
+    )
+    state = tables.TemplateColumn(template_name="numbers/orders.html#order_state")
+    price = tables.Column(
+        verbose_name="Price",
+        accessor="monthly_fee",
+        attrs={"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}},
+    )
+    error_message = tables.Column(
+        verbose_name="Details", orderable=False, attrs={"td": {"class": "order-details small"}}
+    )
+
+    class Meta:
+        model = NumberOrder
+        # Number and state first: on a phone they are what shows without scrolling.
+        fields = ("number", "state", "created_at", "account", "price", "error_message")
+        order_by = "-created_at"
+        empty_text = "No orders match these filters."
+
+    def render_created_at(self, record, value):
+        who = record.requested_by.get_username() if record.requested_by else "system"
+        return format_html(
+            '{}<div class="small text-body-secondary">by {}</div>',
+            date(timezone.localtime(value), "Y-m-d H:i"),
+            who,
+        )
+
+    def render_number(self, record):
+        shown = format_international(record.number)
+        if record.phone_number_id and record.state == NumberOrder.State.COMPLETED:
+            shown = format_html(
+                '<a href="{}">{}</a>', record.phone_number.get_absolute_url(), shown
+            )
+        return format_html(
+            '<span class="font-monospace">{}</span>'
+            '<div class="small text-body-secondary d-md-none">{} · {}</div>',
+            shown,
+            record.account.provider.name,
+            record.account.name,
+        )
+
+    def render_price(self, record):
+        return format_html(
+            '{} <span class="text-body-secondary">/ month</span>'
+            '<div class="small text-body-secondary">setup {}</div>',
+            format_money(record.monthly_fee, record.currency),
+            format_money(record.setup_fee, record.currency),
+        )

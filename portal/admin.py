@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
+from portal.money import format_money
 from portal.providers.optional import Endpoint
 from portal.services.accounts import (
     AUDITED_FIELDS,
@@ -29,7 +30,6 @@ from portal.services.accounts import (
     record_account_change,
     record_credential_change,
 )
-from portal.templatetags.portal_tags import money
 
 admin.site.site_header = "Number portal administration"
 admin.site.site_title = "Number portal administration"
@@ -59,12 +59,10 @@ class HttpsURLField(forms.URLField):
 URL_FIELD_OVERRIDES = {models.URLField: {"form_class": HttpsURLField}}
 
 
-def format_money(amount, currency):
-    """'25.00 USD', as every page writes money (the `money` filter): an amount is never
-    shown, sorted against or summed without its currency."""
-    if amount is None:
-        return None
-    return money(amount, currency)
+def admin_money(amount, currency):
+    """'25.00 USD', as every page writes money (portal.money.format_money); None where there
+    is no amount, so the admin shows its own empty value."""
+    return None if amount is None else format_money(amount, currency)
 
 
 def money_column(amount_field, description):
@@ -72,7 +70,7 @@ def money_column(amount_field, description):
 
     @admin.display(description=description, ordering=amount_field)
     def column(model_admin, obj):
-        return format_money(getattr(obj, amount_field), obj.currency)
+        return admin_money(getattr(obj, amount_field), obj.currency)
 
     return column
 

@@ -69,12 +69,32 @@ class LoginForm(AuthenticationForm):
 
 
 def style_filter_form(form):
-    """Give a filter form's widgets Bootstrap's compact classes."""
+    """Give a form's visible widgets Bootstrap's compact classes (filters, the spend
+    report's period, the numbers list's bulk change)."""
     for field in form.fields.values():
+        if field.widget.is_hidden:
+            continue
         is_select = isinstance(field.widget, forms.Select)
         field.widget.attrs["class"] = (
             "form-select form-select-sm" if is_select else "form-control form-control-sm"
         )
+
+
+class MarksInvalidFields:
+    """Form mixin: the widget of a field with errors gets Bootstrap's `is-invalid` class,
+    so the field shows as refused with its errors in place; `aria_invalid` also marks it
+    aria-invalid for screen readers."""
+
+    aria_invalid = False
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                if self.aria_invalid:
+                    widget.attrs["aria-invalid"] = "true"
 
 
 class DateInput(forms.DateInput):

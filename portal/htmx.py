@@ -1,4 +1,19 @@
-from django.utils.cache import patch_vary_headers
+"""htmx on the portal's pages: one URL answers with the whole page or, when htmx asks to
+swap one element, with that element's partial only."""
+
+from django.views.decorators.vary import vary_on_headers
+
+# The same URL answers with a page or a fragment: caches must keep them apart. Django's
+# decorator passes every argument through, so it serves a view function as well as a
+# method that returns the response (`render_to_response`, a page's `get`).
+vary_on_htmx = vary_on_headers("HX-Request", "HX-Target")
+
+
+def htmx_partial(request, target: str) -> bool:
+    """Whether this is htmx asking for the element with id `target` alone. A history
+    restore (htmx's cache missed) wants the full page, whatever its target."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
 
 
 class HtmxTableMixin:
@@ -9,17 +24,11 @@ class HtmxTableMixin:
     htmx_target = "table"
     partial_template_name = "list_page.html#table"
 
-    def wants_partial(self):
-        htmx = self.request.htmx
-        return bool(htmx) and not htmx.history_restore_request and htmx.target == self.htmx_target
-
     def get_template_names(self):
-        if self.wants_partial():
+        if htmx_partial(self.request, self.htmx_target):
             return [self.partial_template_name]
         return super().get_template_names()
 
+    @vary_on_htmx
     def render_to_response(self, context, **kwargs):
-        response = super().render_to_response(context, **kwargs)
-        # The same URL answers with a page or a fragment: caches must keep them apart.
-        patch_vary_headers(response, ("HX-Request", "HX-Target"))
-        return response
+        return super().render_to_response(context, **kwargs)

@@ -153,6 +153,19 @@ class SyncRun(models.Model):
         FAILED = "failed", "Failed"
         INTERRUPTED = "interrupted", "Interrupted"
 
+        @property
+        def badge(self) -> str:
+            """The Bootstrap classes of its badge ({% status_badge %}): colours whose text
+            meets WCAG AA contrast."""
+            return {
+                "queued": "text-bg-info",
+                "running": "text-bg-info",
+                "succeeded": "text-bg-success",
+                "partial": "text-bg-warning",
+                "failed": "text-bg-danger",
+                "interrupted": "text-bg-danger",
+            }[self.value]
+
     IN_PROGRESS = (Status.QUEUED, Status.RUNNING)
 
     account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="sync_runs")

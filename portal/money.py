@@ -32,6 +32,17 @@ def shown_amount(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(amount.normalize().as_tuple().exponent))
 
 
+def format_money(amount, currency: str = "") -> str:
+    """`Decimal("1234.5"), "USD"` → "1,234.50 USD"; "—" where there is no amount. Two
+    decimals unless the amount has digits past the cents, which all show (0.0085; 8369.0060
+    as 8,369.006): the one way every page, the admin and the exports write an amount, never
+    without its currency where it has one (the templates' `money` filter)."""
+    if amount is None or amount == "":
+        return "—"
+    text = f"{shown_amount(Decimal(amount)):,f}"
+    return f"{text} {currency}".strip()
+
+
 def money_field(verbose_name, **kwargs):
     return models.DecimalField(
         verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs

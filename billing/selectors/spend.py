@@ -29,8 +29,7 @@ from billing.selectors.months import (
     this_month,
 )
 from portal.models import ProviderAccount
-from portal.money import money_sum
-from portal.templatetags.portal_tags import money
+from portal.money import format_money, money_sum
 
 # --- spend per month ------------------------------------------------------------------------
 
@@ -127,7 +126,7 @@ def _dataset(name: str, amounts: list[Decimal], totals: list[Amount]) -> dict:
         name = f"{name} (estimated)"
     elif any(total.is_estimated for total in totals):
         name = f"{name} (incl. estimated)"
-    return {"label": name, "data": amounts, "text": [money(amount) for amount in amounts]}
+    return {"label": name, "data": amounts, "text": [format_money(amount) for amount in amounts]}
 
 
 @dataclass

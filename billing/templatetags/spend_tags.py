@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from portal.templatetags.portal_tags import money
+from portal.money import format_money
 
 register = template.Library()
 
@@ -21,7 +21,7 @@ def month_cells(cells):
     return mark_safe(  # noqa: S308
         "".join(
             f'<td class="text-end text-nowrap{"" if cell.amount else " text-body-tertiary"}">'
-            f"{escape(money(cell.amount))}</td>"
+            f"{escape(format_money(cell.amount))}</td>"
             for cell in cells
         )
     )
@@ -33,9 +33,9 @@ def spend_change(change, percent=None):
     if change is None:
         shown = mark_safe('<span class="text-body-tertiary">—</span>')
     elif change > 0:
-        shown = format_html('<span class="text-danger-emphasis">+{}</span>', money(change))
+        shown = format_html('<span class="text-danger-emphasis">+{}</span>', format_money(change))
     elif change < 0:
-        shown = format_html('<span class="text-success-emphasis">{}</span>', money(change))
+        shown = format_html('<span class="text-success-emphasis">{}</span>', format_money(change))
     else:
         shown = mark_safe('<span class="text-body-secondary">no change</span>')
     if percent is None:

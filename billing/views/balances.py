@@ -3,7 +3,6 @@ that need a top-up soon, and the trend of the last months; admins set thresholds
 
 from decimal import Decimal
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpResponseRedirect
@@ -13,6 +12,7 @@ from django.urls import path, reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from billing.forms import ThresholdForm
 from billing.selectors.balances import (
     WARNING_DAYS,
     balance_trend,
@@ -21,20 +21,9 @@ from billing.selectors.balances import (
 )
 from billing.services.thresholds import set_low_balance_threshold
 from portal.models import ProviderAccount
-from portal.money import MONEY_DIGITS, MONEY_PLACES, shown_amount
+from portal.money import shown_amount
 
 THRESHOLD_PERMISSION = "portal.change_provideraccount"
-
-
-class ThresholdForm(forms.Form):
-    threshold = forms.DecimalField(
-        label="Low-balance threshold",
-        required=False,
-        min_value=0,
-        max_digits=MONEY_DIGITS,
-        decimal_places=MONEY_PLACES,
-        help_text="Empty: no warning for this account.",
-    )
 
 
 def shown(account: ProviderAccount) -> Decimal | None:

@@ -24,6 +24,7 @@ from numbers.services.orders import (
     with_quoted_values,
 )
 from portal.models import ProviderAccount
+from portal.money import format_money
 from portal.providers import adapter_for
 from portal.providers.base import (
     AvailableNumber,
@@ -41,7 +42,6 @@ from portal.providers.errors import (
     UpstreamUnavailable,
 )
 from portal.providers.phone import format_international, normalize_e164
-from portal.templatetags.portal_tags import money
 
 # ---------------------------------------------------------------------------------------
 # Purchasing
@@ -187,7 +187,7 @@ def _refusal(exc: UpstreamError, account, adapter, available) -> tuple[str, str]
 
 
 def _no_credit_message(account, adapter, available) -> str:
-    needed = money(first_charge(available), available.currency)
+    needed = format_money(first_charge(available), available.currency)
     try:
         balance = adapter.get_balance() if adapter.supports(Capability.BALANCE) else None
     except UpstreamError:
@@ -196,5 +196,5 @@ def _no_credit_message(account, adapter, available) -> str:
         return f"Not enough credit on {account.name}: needed {needed}."
     return (
         f"Not enough credit on {account.name}: balance "
-        f"{money(balance.amount, balance.currency)}, needed {needed}."
+        f"{format_money(balance.amount, balance.currency)}, needed {needed}."
     )

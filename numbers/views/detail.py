@@ -2,7 +2,6 @@
 edit and the release. Without JavaScript the edit and the release are plain forms on the
 page; with htmx the label edit swaps only its own part of the page."""
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -11,15 +10,16 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from django.views import View
 
 from numbers.fees import fee_hint
+from numbers.forms import LabelForm, ReleaseForm
 from numbers.models import NumberOrder, PhoneNumber
 from numbers.selectors.history import number_history
-from numbers.services.labels import clean_label, labels_stored_upstream, set_label
-from numbers.services.release import release_number, typed_number_matches
+from numbers.services.labels import labels_stored_upstream, set_label
+from numbers.services.release import release_number
+from portal.htmx import htmx_partial, vary_on_htmx
 from portal.providers.errors import (
     AmbiguousResult,
     AuthenticationFailed,
@@ -31,32 +31,8 @@ from portal.providers.errors import (
 )
 
 TEMPLATE = "numbers/number_detail.html"
-
-
-class LabelForm(forms.Form):
-    # No maxlength on the input: an over-long label gets its message in place instead of
-    # being cut off silently while typing.
-    label = forms.CharField(required=False, strip=False)
-
-    def clean_label(self):
-        return clean_label(self.cleaned_data["label"])
-
-
-class ReleaseForm(forms.Form):
-    confirmation = forms.CharField(label="Type the number to confirm", max_length=40)
-
-    def __init__(self, *args, phone_number, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.phone_number = phone_number
-
-    def clean_confirmation(self):
-        typed = self.cleaned_data["confirmation"]
-        if not typed_number_matches(self.phone_number, typed):
-            raise ValidationError(
-                "That is not this number. Type %(number)s to release it.",
-                params={"number": self.phone_number.display_number},
-            )
-        return typed
+# The element the inline label edit swaps (the page's `label` partial).
+LABEL_TARGET = "label"
 
 
 def upstream_problem(error: UpstreamError, action: str, unchanged: str) -> str:
@@ -124,15 +100,9 @@ class NumberPageMixin(PermissionRequiredMixin):
     def render_partial(self, name, phone_number, **extra):
         return self.respond_with(f"{TEMPLATE}#{name}", self.context(phone_number, **extra))
 
+    @vary_on_htmx
     def respond_with(self, template, context):
-        response = TemplateResponse(self.request, template, context)
-        # The same URL answers with the page or a part of it: caches must keep them apart.
-        patch_vary_headers(response, ("HX-Request", "HX-Target"))
-        return response
-
-    def wants_label_partial(self) -> bool:
-        htmx = self.request.htmx
-        return bool(htmx) and not htmx.history_restore_request and htmx.target == "label"
+        return TemplateResponse(self.request, template, context)
 
 
 class PhoneNumberDetailView(NumberPageMixin, View):
@@ -140,7 +110,7 @@ class PhoneNumberDetailView(NumberPageMixin, View):
 
     def get(self, request, pk):
         phone_number = self.get_number()
-        if self.wants_label_partial():  # an inline edit was cancelled
+        if htmx_partial(request, LABEL_TARGET):  # an inline edit was cancelled
             return self.render_partial("label", phone_number)
         return self.render_page(phone_number)
 
@@ -174,7 +144,7 @@ class LabelView(NumberPageMixin, View):
         return self.respond(phone_number, form)
 
     def respond(self, phone_number, form):
-        if self.wants_label_partial():
+        if htmx_partial(self.request, LABEL_TARGET):
             return self.render_partial("label", phone_number, label_form=form)
         return self.render_page(phone_number, label_form=form)
 
@@ -186,7 +156,7 @@ class LabelView(NumberPageMixin, View):
             note = f"Label saved, at {provider} too."
         else:
             note = f"Label saved in the portal only: {provider} has no labels the portal can set."
-        if self.wants_label_partial():
+        if htmx_partial(self.request, LABEL_TARGET):
             return self.render_partial(
                 "label_saved", phone_number, label_note=note, history=number_history(phone_number)
             )

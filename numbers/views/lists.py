@@ -3,7 +3,6 @@ XLSX exports of the current filter, and labels and tags set in bulk."""
 
 from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
@@ -18,11 +17,11 @@ from django_tables2 import LazyPaginator, SingleTableMixin
 from django_tables2.export import ExportMixin
 
 from numbers.filters import PhoneNumberFilter
+from numbers.forms import BulkLabelForm
 from numbers.models import PhoneNumber
 from numbers.selectors.numbers import (
     InvalidFilter,
     numbers_for_list,
-    numbers_matching,
     with_tag_names,
 )
 from numbers.services import bulk
@@ -32,9 +31,7 @@ from numbers.services.bulk import (
     TagAction,
     apply_bulk_change,
     labelled_upstream,
-    parse_tag_names,
 )
-from numbers.services.labels import clean_label
 from numbers.tables import (
     BULK_FORM_ID,
     DEFAULT_PER_PAGE,
@@ -120,105 +117,6 @@ def rows_shown(page) -> dict:
         "last_row": last,
         "matching_count": None if page.has_next() else max(last, 0),
     }
-
-
-class SelectedIdsField(forms.Field):
-    """The ids of the ticked rows (`pk`, repeated); at most one page's worth."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value):
-        try:
-            ids = sorted({int(item) for item in value or ()})
-        except (TypeError, ValueError) as error:
-            raise ValidationError("The selection is not a list of numbers.") from error
-        if len(ids) > max(PER_PAGE_CHOICES):
-            raise ValidationError(
-                "Tick at most %(limit)d numbers, or apply the change to all numbers matching "
-                "the filter.",
-                params={"limit": max(PER_PAGE_CHOICES)},
-            )
-        return ids
-
-
-class BulkLabelForm(forms.Form):
-    """A label and/or tag change for the numbers ticked in the list (`pk`) or for every
-    number the list's filter matches (`query`: the list's querystring, filtered again on
-    the server)."""
-
-    LABEL_CHOICES = [("", "Leave labels"), ("set", "Set label to"), ("clear", "Clear labels")]
-    SELECTED, ALL = "selected", "all"
-
-    label_action = forms.ChoiceField(label="Label", choices=LABEL_CHOICES, required=False)
-    label = forms.CharField(label="New label", required=False, strip=False)
-    tag_action = forms.ChoiceField(
-        label="Tags", choices=[("", "Leave tags"), *TagAction.choices], required=False
-    )
-    tags = forms.CharField(label="Tag names", required=False)
-    scope = forms.ChoiceField(
-        choices=[(SELECTED, "Ticked numbers"), (ALL, "All numbers matching the filter")],
-        widget=forms.HiddenInput,
-    )
-    pk = SelectedIdsField(required=False)
-    query = forms.CharField(required=False, widget=forms.HiddenInput)
-    # The count the person confirmed; applying to a different count asks again.
-    confirmed_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # In the list the text fields sit beside their action, named by aria-label.
-        self.fields["label"].widget.attrs.update(
-            {"placeholder": "New label", "aria-label": "New label"}
-        )
-        self.fields["tags"].widget.attrs.update(
-            {"placeholder": "Tags, comma-separated", "aria-label": "Tag names"}
-        )
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.Select):
-                field.widget.attrs["class"] = "form-select form-select-sm"
-            elif not field.widget.is_hidden:
-                field.widget.attrs["class"] = "form-control form-control-sm"
-
-    def clean_label(self):
-        return clean_label(self.cleaned_data["label"])
-
-    def clean_tags(self):
-        return parse_tag_names(self.cleaned_data["tags"])
-
-    def clean(self):
-        cleaned = super().clean()
-        label_action, tag_action = cleaned.get("label_action"), cleaned.get("tag_action")
-        if label_action == "set" and cleaned.get("label") == "":
-            self.add_error("label", "Type the new label, or choose “Clear labels”.")
-        if tag_action in (TagAction.ADD, TagAction.REMOVE) and cleaned.get("tags") == ():
-            self.add_error("tags", "Name at least one tag.")
-        if not label_action and not tag_action:
-            raise ValidationError("Choose a label or a tag change to make.")
-        if cleaned.get("scope") == self.SELECTED and cleaned.get("pk") == []:
-            raise ValidationError(
-                "Tick the numbers to change, or apply the change to all numbers matching "
-                "the filter."
-            )
-        return cleaned
-
-    @property
-    def list_query(self) -> QueryDict:
-        return QueryDict(self.data.get("query", ""))
-
-    def change(self) -> BulkChange:
-        label_action = self.cleaned_data["label_action"]
-        tag_action = self.cleaned_data["tag_action"]
-        return BulkChange(
-            label={"set": self.cleaned_data["label"], "clear": ""}.get(label_action),
-            tag_action=TagAction(tag_action) if tag_action else None,
-            tag_names=self.cleaned_data["tags"] if tag_action else (),
-        )
-
-    def numbers(self):
-        """The numbers to change. Raises InvalidFilter for a filter the list refuses."""
-        if self.cleaned_data["scope"] == self.ALL:
-            return numbers_matching(self.list_query)
-        return PhoneNumber.objects.filter(pk__in=self.cleaned_data["pk"])
 
 
 def describe_filter(query: QueryDict) -> list[tuple[str, str]] | None:

@@ -1,11 +1,11 @@
 from datetime import timedelta
-from decimal import Decimal
 
 from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from portal.money import shown_amount
+from portal.badges import status_badge
+from portal.money import format_money
 from portal.selectors.sync import sync_freshness
 
 register = template.Library()
@@ -13,13 +13,14 @@ register = template.Library()
 
 @register.filter
 def money(amount, currency=""):
-    """`Decimal("1234.5")|money:"USD"` → "1,234.50 USD". Two decimals unless the amount
-    has digits past the cents, which all show (0.0085; 8369.0060 as 8,369.006): the one
-    way every page, the admin and the exports write an amount (portal.money.shown_amount)."""
-    if amount is None or amount == "":
-        return "—"
-    text = f"{shown_amount(Decimal(amount)):,f}"
-    return f"{text} {currency}".strip()
+    """`{{ amount|money:currency }}` → "1,234.50 USD" (portal.money.format_money)."""
+    return format_money(amount, currency)
+
+
+# `{% status_badge phone_number.Status phone_number.status %}`: a choice as a badge in the
+# colour its choices give it (portal.badges); `label="…"` names it otherwise, `testid="…"`
+# gives it a data-testid.
+register.simple_tag(status_badge, name="status_badge")
 
 
 @register.filter

@@ -13,12 +13,12 @@ from playwright.sync_api import expect
 from billing.selectors.months import MonthRange, this_month
 from billing.selectors.spend import spend_by_month
 from portal.models import ProviderAccount
+from portal.money import format_money as money
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
 from portal.services.sync import sync_account
-from portal.templatetags.portal_tags import money
 from tests.e2e.conftest import PASSWORD
 from tests.unit.test_balances import buy_until
 from tests.unit.test_sync import World

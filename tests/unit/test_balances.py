@@ -14,13 +14,13 @@ from django.utils import timezone
 from billing.models import Transaction
 from billing.selectors.balances import balance_trend, balances_with_runway
 from portal.models import AuditEvent, ProviderAccount
+from portal.money import format_money as money
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.providers.sandbox.state import SandboxAccount, SandboxError
 from portal.roles import SUPPORT
 from portal.services.sync import sync_account
-from portal.templatetags.portal_tags import money
 from tests.factories import (
     BalanceSnapshotFactory,
     ProviderAccountFactory,

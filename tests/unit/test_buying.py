@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from numbers.filters import PhoneNumberFilter
+from numbers.forms import NumberSearchForm
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
 from numbers.selectors import offers, search
 from numbers.services import orders, purchase, reconcile
-from numbers.views.buying import NumberSearchForm
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.providers.base import AvailableNumber, SearchQuery
 from portal.providers.sandbox import PROVIDERS, build_app

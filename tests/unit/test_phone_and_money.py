@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from portal.money import format_money as money
 from portal.providers.phone import country_of, format_international, normalize_e164
-from portal.templatetags.portal_tags import money
 
 
 @pytest.mark.parametrize(

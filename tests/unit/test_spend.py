@@ -23,12 +23,12 @@ from billing.selectors.months import MonthRange, add_months, this_month
 from billing.selectors.recurring import recurring_cost_vs_billed
 from billing.selectors.spend import spend_by_month
 from numbers.models import PhoneNumber
+from portal.money import format_money as money
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
 from portal.services.sync import sync_account
-from portal.templatetags.portal_tags import money
 from tests.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,

@@ -27,9 +27,9 @@ from billing.filters import Period
 from billing.models import Transaction
 from billing.selectors.transactions import transaction_totals, transactions_for_list
 from portal.models import ProviderAccount
+from portal.money import format_money as money
 from portal.providers.sandbox import build_state
 from portal.services.sync import sync_account
-from portal.templatetags.portal_tags import money
 from tests.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory
 from tests.unit.test_sync import SLUGS, World, serve
 
