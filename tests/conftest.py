@@ -2,14 +2,24 @@ import json
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from django.core.cache import caches
-from hypothesis import settings as hypothesis_settings
 
-from portal.roles import FINANCE, SUPPORT
-from tests.factories import UserFactory
+# The shared helpers' asserts say what they compared, as the tests' own do; registered before
+# anything imports them.
+pytest.register_assert_rewrite("tests.support")
+
+from django.core.cache import caches  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+from portal.roles import FINANCE, SUPPORT  # noqa: E402
+from tests.support.factories import UserFactory  # noqa: E402
+from tests.support.paths import RELIABILITY_RESULTS  # noqa: E402
+
+# Fixtures every folder shares: `world` (the sandbox's providers on loopback and the
+# portal's accounts at them) and `market` (the same with stock to buy). A conftest or module
+# defining a fixture of the same name overrides it there.
+pytest_plugins = ["tests.support.world", "tests.support.market"]
 
 # Hypothesis keeps what it learns (it reads this when it first writes) outside the checkout.
 os.environ.setdefault(
@@ -30,10 +40,6 @@ def pytest_addoption(parser):
         action="store_true",
         help="run the long variants of the tests marked `long` (make test-long)",
     )
-
-
-# Figures the reliability tests measure (the load test's p95), shown after the run.
-RELIABILITY_RESULTS = Path(__file__).resolve().parents[1] / "var" / "reliability"
 
 
 def pytest_sessionstart(session):

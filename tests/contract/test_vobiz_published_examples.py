@@ -25,7 +25,7 @@ from portal.providers.errors import (
 )
 from portal.providers.vobiz.adapter import VobizAdapter
 from portal.sync import sync_account
-from tests.factories import PhoneNumberFactory, ProviderAccountFactory, ProviderFactory
+from tests.support.factories import PhoneNumberFactory, ProviderAccountFactory, ProviderFactory
 
 # A real-looking account of our own, never the examples' placeholder owner (MA_XXXXXXXX): a
 # client that takes the placeholder for its own id hides any per-row owner comparison.

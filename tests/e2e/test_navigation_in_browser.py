@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from numbers.models import NumberOrder
-from tests.e2e.conftest import PASSWORD
-from tests.factories import (
+from tests.support.factories import (
+    PASSWORD,
     NumberOrderFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,

@@ -9,7 +9,7 @@ from numbers.models import PhoneNumber
 from portal.models import SyncRun
 from portal.providers.sandbox import build_state
 from portal.sync import sync_account
-from tests.unit.test_sync import World, serve
+from tests.support.world import World, serve
 
 
 @pytest.fixture

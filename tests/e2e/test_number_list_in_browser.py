@@ -16,13 +16,13 @@ from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.sync import sync_account
-from tests.factories import (
+from tests.support.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
     TagFactory,
 )
-from tests.unit.test_sync import World
+from tests.support.world import World
 
 # --- Filters and sorting with htmx ----------------------------------------------------------
 

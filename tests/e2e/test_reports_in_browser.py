@@ -18,8 +18,8 @@ from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
 from portal.sync import sync_account
 from portal.templatetags.portal_tags import money
-from tests.unit.test_balances import buy_until
-from tests.unit.test_sync import World
+from tests.support.browser import drawn_chart
+from tests.support.world import World, buy_until
 
 
 @pytest.fixture
@@ -38,26 +38,6 @@ def open_billing_page(page, name):
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
     # Until the document has loaded, htmx has not taken over the page's forms.
     page.wait_for_load_state("load")
-
-
-def drawn_chart(page, canvas):
-    """Wait until Chart.js has drawn on `canvas`; return the chart's datasets and whether
-    any pixel is painted."""
-    # Chart.js loads deferred: until it has, `Chart` is not defined at all, and a predicate
-    # that throws ends the wait instead of polling again.
-    page.wait_for_function(
-        "canvas => window.Chart !== undefined && Chart.getChart(canvas) !== undefined",
-        arg=canvas,
-    )
-    return canvas.evaluate(
-        """canvas => {
-            const pixels = canvas.getContext("2d")
-                .getImageData(0, 0, canvas.width, canvas.height).data;
-            let painted = 0;
-            for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) painted++;
-            return {datasets: Chart.getChart(canvas).data.datasets.map(d => d.data), painted};
-        }"""
-    )
 
 
 def expect_charts_match_tables_and_report(page, report):

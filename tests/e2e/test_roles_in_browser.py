@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from numbers.models import PhoneNumber
-from tests.factories import (
+from tests.support.factories import (
     BalanceSnapshotFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory
-from tests.unit.test_transactions import as_shown, expected_totals
+from tests.support.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory
+from tests.support.reports import as_shown, expected_totals
 
 
 @pytest.fixture

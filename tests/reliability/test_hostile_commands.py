@@ -21,10 +21,10 @@ from portal.models import SyncRun
 from portal.providers.sandbox import build_state
 from portal.sync import queue_sync, sync_account
 from portal.tasks import run_queued_sync
-from tests.conftest import RELIABILITY_RESULTS
 from tests.support.hostile import SANE_NUMBERS, HostileUpstream
+from tests.support.paths import RELIABILITY_RESULTS
 from tests.support.under_attack import account_at, stored
-from tests.unit.test_sync import World, serve
+from tests.support.world import World, serve
 
 MB = 1024 * 1024
 # The bounds for the default limits.

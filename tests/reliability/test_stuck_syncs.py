@@ -21,8 +21,8 @@ from portal.models import AuditEvent, SyncRun
 from portal.providers.sandbox import build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.sync import queue_sync, sync_account, takeover_age
-from tests.factories import UserFactory
-from tests.unit.test_sync import World, serve
+from tests.support.factories import UserFactory
+from tests.support.world import World, serve
 
 ELSEWHERE = "worker-7.example:4242:4026531836:123456"  # a process on another host
 

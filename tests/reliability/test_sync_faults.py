@@ -30,7 +30,7 @@ from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.sync import INTERRUPTED_MESSAGE, NEVER_STARTED, SyncAlreadyRunning, sync_account
-from tests.unit.test_sync import SLUGS, World, serve
+from tests.support.world import SLUGS, World, serve
 
 QUICK_SEEDS, LONG_SEEDS = 3, 50
 

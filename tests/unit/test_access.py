@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from numbers.models import NumberOrder
 from portal.roles import FINANCE, SUPPORT
-from tests.factories import (
+from tests.support.factories import (
     NumberOrderFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,

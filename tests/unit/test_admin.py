@@ -23,7 +23,7 @@ from billing.models import BalanceSnapshot, ServicePlan, Transaction
 from numbers.models import NumberOrder, PhoneNumber, Tag
 from portal.admin import ProviderAccountForm
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
-from tests.factories import (
+from tests.support.factories import (
     AuditEventFactory,
     BalanceSnapshotFactory,
     GroupFactory,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import AuditEvent, ProviderAccount
-from tests.factories import (
+from tests.support.factories import (
     AuditEventFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,

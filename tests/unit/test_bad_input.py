@@ -25,7 +25,7 @@ from billing.models import BalanceSnapshot, Transaction
 from numbers.models import NumberOrder, PhoneNumber
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.roles import FINANCE
-from tests.factories import (
+from tests.support.factories import (
     BalanceSnapshotFactory,
     NumberOrderFactory,
     PhoneNumberFactory,

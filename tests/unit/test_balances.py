@@ -21,14 +21,14 @@ from portal.providers.sandbox.state import SandboxAccount, SandboxError
 from portal.roles import SUPPORT
 from portal.sync import sync_account
 from portal.templatetags.portal_tags import money
-from tests.factories import (
+from tests.support.factories import (
     BalanceSnapshotFactory,
     ProviderAccountFactory,
     ProviderFactory,
     TransactionFactory,
 )
-from tests.unit.test_spend import ReportTables
-from tests.unit.test_sync import World
+from tests.support.reports import ReportTables
+from tests.support.world import World
 
 ZERO = Decimal(0)
 WINDOW = timedelta(days=30)

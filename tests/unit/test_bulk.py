@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing.models import Transaction
 from numbers.models import PhoneNumber
 from portal.bulk import AnyOf, insert_rows
-from tests.factories import PhoneNumberFactory, ProviderAccountFactory, TransactionFactory
+from tests.support.factories import PhoneNumberFactory, ProviderAccountFactory, TransactionFactory
 
 NUMBER_FIELDS = [
     field.attname

@@ -21,42 +21,20 @@ from numbers.models import FeeSource, NumberOrder, PhoneNumber
 from numbers.views.buying import NumberSearchForm
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.providers.base import AvailableNumber, SearchQuery
-from portal.providers.sandbox import PROVIDERS, build_app
-from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox import build_app
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from portal.providers.sandbox.state import CatalogEntry, SandboxAccount, SandboxState
 from portal.settings import UPSTREAM_RETRY as PRODUCTION_RETRY
 from portal.sync import sync_account
-from tests.contract.conftest import API_PATHS
-from tests.unit.test_sync import World
+from tests.support.market import (
+    HTMX_DIALOG,
+    confirm,
+    offer_token,
+    with_fault_on_writes,
+)
+from tests.support.world import SLUGS
 
-SLUGS = ("audian", "ravan", "tryvox", "vobiz")
-# Vobiz's demo stock is Indian; the market below adds a US block so that one US search
-# reaches all four providers (its demo account may still buy only in India).
-VOBIZ_US_BLOCK = CatalogEntry("US", "CA", "+1707", 7, "local", "80", "150", ("voice", "sms"))
 KEY_INPUT = re.compile(r'name="idempotency_key" value="([0-9a-f-]+)"')
-HTMX_DIALOG = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "buy-dialog-content"}
-
-
-def market_state(inventory: int = 8) -> SandboxState:
-    catalogs = {slug: provider.catalog for slug, provider in PROVIDERS.items()}
-    catalogs["vobiz"] = (*catalogs["vobiz"], VOBIZ_US_BLOCK)
-    return SandboxState.generate(
-        catalogs, DEMO_ACCOUNTS, numbers=3, transactions=2, inventory=inventory
-    )
-
-
-def with_fault_on_writes(app, fault: str):
-    """The sandbox, but every write (POST) asks it for `fault` (X-Sandbox-Fault), as a
-    flaky network or upstream would do it to a purchase."""
-
-    def application(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST":
-            environ["HTTP_X_SANDBOX_FAULT"] = fault
-        return app(environ, start_response)
-
-    return application
 
 
 class Gate:
@@ -79,52 +57,6 @@ class Gate:
         finally:
             with self.condition:
                 self.now -= 1
-
-
-class Market(World):
-    """The four sandbox providers on loopback, the portal's accounts pointing at them."""
-
-    def upstream_account(self, slug):
-        return self.upstream(slug)
-
-    def purchases(self, slug) -> int:
-        return self.state.purchase_count(self.upstream(slug))
-
-    def point(self, slug, url):
-        """Send an account's requests to another server (a faulty or dead one)."""
-        account = self.accounts[slug]
-        ProviderAccount.objects.filter(pk=account.pk).update(base_url=f"{url}{API_PATHS[slug]}")
-        account.refresh_from_db()
-
-    def offer(self, slug, country="US") -> AvailableNumber:
-        """The first number the account's provider offers, as the search finds it."""
-        results = buying.search_numbers(SearchQuery(country=country))
-        return next(
-            offer.available for offer in results.offers if offer.account.provider.slug == slug
-        )
-
-    def buy(self, slug, available=None, *, key=None, label="", user=None):
-        return buying.purchase_number(
-            account=self.accounts[slug],
-            available=available or self.offer(slug, "IN" if slug == "vobiz" else "US"),
-            idempotency_key=key or uuid.uuid4(),
-            label=label,
-            user=user,
-        )
-
-    def take_upstream(self, slug, number):
-        """Someone else, at the same provider, buys `number` first."""
-        rival = self.state.add_account(
-            SandboxAccount(provider=slug, account_id=f"rival-{slug}", secret=f"rival-{slug}")
-        )
-        self.state.buy(rival, number)
-
-
-@pytest.fixture
-def market(db):
-    state = market_state()
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        yield Market(state, url)
 
 
 def providers_of(offers):
@@ -585,11 +517,6 @@ def test_a_sync_without_unknown_orders_asks_the_upstream_nothing_more(market):
 # --- The buy confirmation and its permissions ---------------------------------------------
 
 
-def offer_token(market, slug, country="US"):
-    available = market.offer(slug, country)
-    return available, buying.offer_token(market.accounts[slug], available)
-
-
 def test_the_confirmation_shows_fees_balance_and_a_fresh_key(client, support_user, market):
     _, token = offer_token(market, "tryvox")
     client.force_login(support_user)
@@ -605,14 +532,6 @@ def test_the_confirmation_shows_fees_balance_and_a_fresh_key(client, support_use
     keys = [KEY_INPUT.search(r.content.decode()).group(1) for r in (first, second)]
     assert uuid.UUID(keys[0]) != uuid.UUID(keys[1])
     assert market.purchases("tryvox") == 0
-
-
-def confirm(client, token, key, label="", **headers):
-    return client.post(
-        reverse("numbers:buy"),
-        {"offer": token, "idempotency_key": str(key), "label": label},
-        **headers,
-    )
 
 
 def test_confirming_twice_and_resubmitting_lands_on_the_number_once(client, support_user, market):

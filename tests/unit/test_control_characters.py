@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from numbers.models import PhoneNumber
-from tests.factories import PhoneNumberFactory
+from tests.support.factories import PhoneNumberFactory
 
 NUL_URLS = [
     "/admin/numbers/phonenumber/?status__exact=%00",

@@ -17,8 +17,8 @@ from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.providers.sandbox import build_state
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.sync import sync_account
-from tests.factories import ProviderAccountFactory
-from tests.unit.test_sync import World, serve
+from tests.support.factories import ProviderAccountFactory
+from tests.support.world import World, serve
 
 SECRETS = [account.secret for account in DEMO_ACCOUNTS]
 WRONG_SECRET = "sk-live-wrong-secret-31337"

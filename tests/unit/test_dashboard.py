@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from numbers.models import PhoneNumber
 from portal.models import SyncRun
-from tests.factories import (
+from tests.support.factories import (
     BalanceSnapshotFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,

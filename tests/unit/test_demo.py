@@ -24,7 +24,7 @@ from portal.providers.capabilities import Capability
 from portal.providers.sandbox import build_state
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.roles import FINANCE, SUPPORT
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.sync import sync_account
-from tests.unit.test_sync import World
+from tests.support.world import World
 
 TRYVOX_BALANCE = r"^/tryvox/v1/account/[^/]+/balance$"
 # A plan's own document (§2.9 [KAZOO]), not the list of plans beside it.

@@ -17,7 +17,7 @@ from numbers.models import FeeSource, NumberOrder, PhoneNumber
 from numbers.selectors import number_overview
 from portal.models import Provider, SyncRun
 from portal.sync import sync_account
-from tests.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
+from tests.support.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
 
 # The sandbox's Audian plan prices US numbers as its catalog does (§2.9).
 AUDIAN_DID, AUDIAN_TOLL_FREE = Decimal("0.99"), Decimal("1.99")

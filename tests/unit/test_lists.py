@@ -3,7 +3,7 @@ transactions list in test_transactions.py)."""
 
 import pytest
 
-from tests.factories import PhoneNumberFactory, ProviderAccountFactory
+from tests.support.factories import PhoneNumberFactory, ProviderAccountFactory
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.utils import timezone
 from billing.models import Transaction
 from numbers.models import NumberOrder, PhoneNumber
 from portal.models import SyncRun
-from tests.factories import (
+from tests.support.factories import (
     NumberOrderFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,

@@ -15,14 +15,14 @@ from numbers.releasing import typed_number_matches
 from portal.models import AuditEvent, SyncRun
 from portal.providers.sandbox import build_state
 from portal.sync import sync_account
-from tests.factories import (
+from tests.support.factories import (
     AuditEventFactory,
     NumberOrderFactory,
     PhoneNumberFactory,
     TagFactory,
     TransactionFactory,
 )
-from tests.unit.test_sync import World, serve
+from tests.support.world import World, serve
 
 HTMX_LABEL = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "label"}
 LOCAL_LABEL_PROVIDERS = ["vobiz", "ravan", "tryvox"]

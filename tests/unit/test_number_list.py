@@ -23,14 +23,14 @@ from numbers.tables import ListRows
 from portal.models import AuditEvent, SyncRun
 from portal.providers.sandbox import build_state
 from portal.sync import sync_account
-from tests.factories import (
+from tests.support.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
     TagFactory,
     UserFactory,
 )
-from tests.unit.test_sync import World, serve
+from tests.support.world import World, serve
 
 LIST = reverse("numbers:list")
 BULK = reverse("numbers:bulk_label")

@@ -12,8 +12,8 @@ from django.urls import reverse
 from numbers.models import NumberOrder
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.server import SandboxThread
-from tests.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
-from tests.unit.test_sync import World
+from tests.support.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
+from tests.support.world import World
 
 State = NumberOrder.State
 HTMX_TABLE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "table"}

@@ -20,7 +20,7 @@ from portal.db.parallel_writes import (
 from portal.models import SyncRun
 from portal.providers.sandbox import build_state
 from portal.sync import sync_account
-from tests.unit.test_sync import FailingAfter, World, serve
+from tests.support.world import FailingAfter, World, serve
 
 
 def writer_threads():

@@ -12,7 +12,7 @@ from numbers import buying
 from portal.providers.base import SearchQuery
 from portal.providers.sandbox import build_app
 from portal.providers.sandbox.server import SandboxThread
-from tests.unit.test_buying import SLUGS, market  # noqa: F401 (a fixture)
+from tests.support.world import SLUGS
 
 
 def national(number: str) -> str:
@@ -46,7 +46,7 @@ FILTERS = {
 
 @pytest.mark.parametrize("slug", SLUGS)
 @pytest.mark.parametrize("name", FILTERS)
-def test_no_offer_contradicts_the_filter(market, name, slug):  # noqa: F811
+def test_no_offer_contradicts_the_filter(market, name, slug):
     query, holds = FILTERS[name]
 
     results = buying.search_numbers(query)
@@ -57,7 +57,7 @@ def test_no_offer_contradicts_the_filter(market, name, slug):  # noqa: F811
     assert [offer.number for offer in theirs if not holds(offer)] == []
 
 
-def test_the_toll_free_page_shows_only_toll_free_numbers(client, support_user, market):  # noqa: F811
+def test_the_toll_free_page_shows_only_toll_free_numbers(client, support_user, market):
     client.force_login(support_user)
 
     response = client.get(reverse("numbers:search"), {"country": "US", "number_type": "toll_free"})
@@ -82,7 +82,7 @@ def without_type_filter(app):
     return application
 
 
-def test_a_filter_the_upstream_ignores_is_applied_by_the_portal(market):  # noqa: F811
+def test_a_filter_the_upstream_ignores_is_applied_by_the_portal(market):
     with SandboxThread(without_type_filter(build_app(market.state))) as url:
         market.point("tryvox", url)
         results = buying.search_numbers(SearchQuery(country="US", number_type="toll_free"))

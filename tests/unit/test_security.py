@@ -14,7 +14,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from portal.security import client_ip_address
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 PASSWORD = "correct-horse-battery"  # UserFactory's
 TEMPLATES = Path(settings.BASE_DIR) / "templates"

@@ -17,8 +17,8 @@ from portal.providers.sandbox.server import SandboxThread
 from portal.providers.sandbox.simulated import PROVIDERS
 from portal.roles import SUPPORT
 from portal.sync import steps_for, sync_account
-from tests.factories import ProviderAccountFactory, ServicePlanFactory
-from tests.unit.test_sync import World
+from tests.support.factories import ProviderAccountFactory, ServicePlanFactory
+from tests.support.world import World
 
 
 @pytest.fixture

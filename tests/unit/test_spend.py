@@ -8,7 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,55 +32,18 @@ from portal.providers.sandbox.server import SandboxThread
 from portal.roles import SUPPORT
 from portal.sync import sync_account
 from portal.templatetags.portal_tags import money
-from tests.factories import (
+from tests.support.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
     TransactionFactory,
 )
-from tests.unit.test_sync import World
+from tests.support.reports import ReportTables
+from tests.support.world import World
 
 ZERO = Decimal(0)
 CHARGES = ("debit", "recurring", "usage")
 HTMX_REPORT = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "spend-report"}
-
-
-class ReportTables(HTMLParser):
-    """The text of each cell of the report's rows, keyed by (currency section, table, row):
-    month rows by their YYYY-MM, breakdown rows by their group key."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.currency = self.table = self.row = self.cell = None
-        self.rows: dict[tuple, list[str]] = {}
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "section" and "data-currency" in attrs:
-            self.currency = attrs["data-currency"]
-        elif tag == "table":
-            self.table = attrs.get("data-testid")
-        elif tag == "tr":
-            self.row, self.cells = attrs.get("data-month") or attrs.get("data-key"), []
-        elif tag in ("td", "th") and self.row is not None:
-            self.cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self.cell is not None:
-            self.cells.append(" ".join(" ".join(self.cell).split()))
-            self.cell = None
-        elif tag == "tr" and self.row is not None:
-            self.rows[(self.currency, self.table, self.row)] = self.cells
-            self.row = None
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell.append(data)
-
-    def amount(self, currency, table, row, column) -> str:
-        """A cell's amount: its first word (an "estimated" note may follow)."""
-        return self.rows[(currency, table, row)][column].split()[0]
 
 
 @dataclass(frozen=True)

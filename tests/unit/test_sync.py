@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-import httpx
 import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
@@ -20,58 +19,14 @@ from numbers.fees import monthly_equivalent
 from numbers.models import FeeSource, PhoneNumber
 from portal import sync
 from portal.db.prefetch import THREAD_NAME as PREFETCH_THREAD
-from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
+from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.providers import adapter_class
-from portal.providers.base import AccountConfig
 from portal.providers.capabilities import Capability
-from portal.providers.sandbox import build_app, build_state
-from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox import build_state
 from portal.providers.sandbox.faults import FaultConfig
-from portal.providers.sandbox.server import SandboxThread
 from portal.sync import SyncAlreadyRunning, queue_sync, sync_account
-from tests.contract.conftest import API_PATHS
-
-SLUGS = [account.provider for account in DEMO_ACCOUNTS]
-
-
-class World:
-    """A sandbox on a loopback port and the portal's accounts pointing at it."""
-
-    def __init__(self, state, url):
-        self.state = state
-        self.url = url
-        self.accounts = {}
-        for spec in DEMO_ACCOUNTS:
-            provider, _ = Provider.objects.get_or_create(
-                slug=spec.provider, defaults={"name": spec.provider.capitalize()}
-            )
-            self.accounts[spec.provider] = ProviderAccount.objects.create(
-                provider=provider,
-                name=spec.name,
-                upstream_account_id=spec.account_id,
-                base_url=f"{url}{API_PATHS[spec.provider]}",
-                api_secret=spec.secret,
-                currency=spec.currency,
-            )
-
-    def config(self, slug):
-        account = self.accounts[slug]
-        return AccountConfig(account.base_url, account.upstream_account_id, account.api_secret)
-
-    def upstream(self, slug):
-        spec = next(a for a in DEMO_ACCOUNTS if a.provider == slug)
-        return self.state.account(slug, spec.account_id)
-
-
-def serve(state, faults=None):
-    return SandboxThread(build_app(state, faults or FaultConfig()))
-
-
-@pytest.fixture
-def world(db):
-    state = build_state(numbers=30, transactions=25, inventory=6)
-    with serve(state) as url:
-        yield World(state, url)
+from tests.support.sandbox import API_PATHS
+from tests.support.world import SLUGS, FailingAfter, World, serve
 
 
 def upstream_numbers(world, slug):
@@ -334,22 +289,6 @@ def test_concurrent_syncs_of_one_account_one_runs_the_other_is_refused():
         assert Transaction.objects.filter(account=account).count() == len(
             state.transactions(state.account("vobiz", account.upstream_account_id))
         )
-
-
-class FailingAfter(httpx.HTTPTransport):
-    """Real HTTP to the sandbox, asking it to answer 500 to every request for a path ending
-    in `path_end` after the first `allowed` ones: an upstream failing part way."""
-
-    def __init__(self, path_end: str, allowed: int):
-        super().__init__()
-        self.path_end, self.allowed, self.sent = path_end, allowed, 0
-
-    def handle_request(self, request):
-        if request.url.path.endswith(self.path_end):
-            self.sent += 1
-            if self.sent > self.allowed:
-                request.headers["X-Sandbox-Fault"] = "500"
-        return super().handle_request(request)
 
 
 def prefetch_threads():

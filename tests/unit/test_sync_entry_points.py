@@ -12,8 +12,8 @@ from portal.models import ProviderAccount, SyncRun
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from tests.factories import SyncRunFactory
-from tests.unit.test_sync import World
+from tests.support.factories import SyncRunFactory
+from tests.support.world import World
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

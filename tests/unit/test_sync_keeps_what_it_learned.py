@@ -11,7 +11,8 @@ from django.urls import reverse
 from numbers.models import PhoneNumber
 from portal.models import SyncRun
 from portal.sync import sync_account
-from tests.unit.test_buying import HTMX_DIALOG, SLUGS, confirm, offer_token
+from tests.support.market import HTMX_DIALOG, confirm, offer_token
+from tests.support.world import SLUGS
 
 KEPT_FIELDS = (
     "country",

@@ -29,53 +29,18 @@ from billing.selectors import transaction_totals, transactions_for_list
 from portal.models import ProviderAccount
 from portal.providers.sandbox import build_state
 from portal.sync import sync_account
-from portal.templatetags.portal_tags import money
-from tests.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory
-from tests.unit.test_sync import SLUGS, World, serve
+from tests.support.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory
+from tests.support.reports import DEBIT_KINDS, as_shown, expected_totals, shown_totals
+from tests.support.world import SLUGS, World, serve
 
 LIST = reverse("billing:transactions")
 CSV = reverse("billing:transactions_csv")
 XLSX = reverse("billing:transactions_xlsx")
 HTMX_TABLE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "table"}
 KOLKATA = ZoneInfo("Asia/Kolkata")
-DEBIT_KINDS = {"debit", "recurring", "usage"}
 
 
 # --- expected figures, computed here without the portal's code -----------------------
-
-
-def expected_totals(transactions) -> dict[str, tuple[int, Decimal, Decimal, Decimal]]:
-    """{card id: (count, debits, credits, net)}, the card id being the currency, with
-    `-estimated` for estimated rows, which are totalled apart."""
-    totals = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
-    for row in transactions:
-        group = totals[row.currency + ("-estimated" if row.is_estimate else "")]
-        group[0] += 1
-        group[1 if row.kind in DEBIT_KINDS else 2] += row.amount
-    return {key: (count, out, into, into - out) for key, (count, out, into) in totals.items()}
-
-
-CARD = re.compile(r'data-testid="totals-([A-Z]{3}(?:-estimated)?)"(.*?)</dl>', re.S)
-FIGURE = re.compile(r'data-total="(debits|credits|net)"[^>]*>([^<]+)<')
-COUNT = re.compile(r"([\d,]+) transactions?<")
-
-
-def shown_totals(html: str) -> dict[str, tuple[int, str, str, str]]:
-    """The totals cards of a page: {card id: (count, debits, credits, net as shown)}."""
-    shown = {}
-    for key, card in CARD.findall(html):
-        figures = dict(FIGURE.findall(card))
-        count = int(COUNT.search(card).group(1).replace(",", ""))
-        shown[key] = (count, figures["debits"], figures["credits"], figures["net"])
-    return shown
-
-
-def as_shown(expected):
-    """Expected totals as the page writes money: `1,234.5678 USD`."""
-    return {
-        key: (count, *(money(value, key[:3]) for value in figures))
-        for key, (count, *figures) in expected.items()
-    }
 
 
 # --- a ledger around the start of this month in Asia/Kolkata ---------------------------

@@ -13,9 +13,9 @@ from portal.providers import network
 from portal.providers.base import AccountConfig
 from portal.providers.errors import AddressNotAllowed
 from portal.providers.tryvox.adapter import TryVoxAdapter
-from tests.factories import ProviderFactory
+from tests.support.factories import ProviderFactory
 from tests.support.hostile import ACCOUNT_IDS, SANE_NUMBERS, HostileUpstream
-from tests.unit.test_settings import manage
+from tests.support.production import manage
 
 PUBLIC = "93.184.216.34"  # never connected to: the tests stop before or use loopback
 

@@ -13,6 +13,9 @@ from billing.models import BalanceSnapshot, ServicePlan, Transaction
 from numbers.models import FeeSource, NumberOrder, PhoneNumber, Tag
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 
+# Every user's password: the tests that sign in through a form type it.
+PASSWORD = "correct-horse-battery"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -22,7 +25,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.django.Password("correct-horse-battery")
+    password = factory.django.Password(PASSWORD)
 
     @factory.post_generation
     def groups(self, create, names):

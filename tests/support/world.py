@@ -1,0 +1,92 @@
+"""The simulated world the unit, reliability and browser tests sync and buy against: the
+sandbox's four providers served on loopback (`serve`), and the portal's accounts pointing at
+them (`World`). A plugin (tests/conftest.py): the `world` fixture is everyone's; a module
+that defines its own `world` uses its own."""
+
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from portal.models import Provider, ProviderAccount
+from portal.providers.base import AccountConfig
+from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox.state import SandboxError
+from tests.support.sandbox import API_PATHS
+
+SLUGS = [account.provider for account in DEMO_ACCOUNTS]
+
+
+class World:
+    """A sandbox on a loopback port and the portal's accounts pointing at it."""
+
+    def __init__(self, state, url):
+        self.state = state
+        self.url = url
+        self.accounts = {}
+        for spec in DEMO_ACCOUNTS:
+            provider, _ = Provider.objects.get_or_create(
+                slug=spec.provider, defaults={"name": spec.provider.capitalize()}
+            )
+            self.accounts[spec.provider] = ProviderAccount.objects.create(
+                provider=provider,
+                name=spec.name,
+                upstream_account_id=spec.account_id,
+                base_url=f"{url}{API_PATHS[spec.provider]}",
+                api_secret=spec.secret,
+                currency=spec.currency,
+            )
+
+    def config(self, slug):
+        account = self.accounts[slug]
+        return AccountConfig(account.base_url, account.upstream_account_id, account.api_secret)
+
+    def upstream(self, slug):
+        spec = next(a for a in DEMO_ACCOUNTS if a.provider == slug)
+        return self.state.account(slug, spec.account_id)
+
+
+def serve(state, faults=None):
+    return SandboxThread(build_app(state, faults or FaultConfig()))
+
+
+@pytest.fixture
+def world(db):
+    state = build_state(numbers=30, transactions=25, inventory=6)
+    with serve(state) as url:
+        yield World(state, url)
+
+
+class FailingAfter(httpx.HTTPTransport):
+    """Real HTTP to the sandbox, asking it to answer 500 to every request for a path ending
+    in `path_end` after the first `allowed` ones: an upstream failing part way."""
+
+    def __init__(self, path_end: str, allowed: int):
+        super().__init__()
+        self.path_end, self.allowed, self.sent = path_end, allowed, 0
+
+    def handle_request(self, request):
+        if request.url.path.endswith(self.path_end):
+            self.sent += 1
+            if self.sent > self.allowed:
+                request.headers["X-Sandbox-Fault"] = "500"
+        return super().handle_request(request)
+
+
+def buy_until(state, upstream, provider, below, **filters):
+    """Buy the provider's dearest numbers first until the account holds less than `below`."""
+    offers = sorted(
+        state.search_inventory(provider, **filters),
+        key=lambda offer: -(Decimal(offer["setup_fee"]) + Decimal(offer["monthly_fee"])),
+    )
+    for offer in offers:
+        if state.balance(upstream) < below:
+            break
+        try:
+            state.buy(upstream, offer["e164"])
+        except SandboxError:
+            continue  # taken, or dearer than what is left
+    assert state.balance(upstream) < below, "the inventory ran out before the balance did"
