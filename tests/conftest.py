@@ -42,6 +42,17 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_collection_modifyitems(config, items):
+    # A test marked long_only (the benchmark in miniature) belongs to `make test-long` alone.
+    # Without --long it is deselected, as `-m` would do: a skip would show as skipped in CI.
+    if config.getoption("--long"):
+        return
+    long_only = [item for item in items if item.get_closest_marker("long_only")]
+    if long_only:
+        config.hook.pytest_deselected(items=long_only)
+        items[:] = [item for item in items if not item.get_closest_marker("long_only")]
+
+
 def pytest_sessionstart(session):
     session.config.stash[_STARTED] = time.time()
 

@@ -7,6 +7,10 @@ import pytest
 from portal.benchmark import pages
 from portal.benchmark.run import Sizes, run, table
 
+# About 18 s: run by `make test-long` only (long: `-m long` picks it; long_only: `make test`
+# deselects it). The main pages' query counts stay in `make test` (test_page_queries.py).
+pytestmark = [pytest.mark.long, pytest.mark.long_only]
+
 TINY = Sizes(
     numbers=60,
     transactions=300,
