@@ -234,7 +234,7 @@ def test_pages_walk_through_every_row_once(client, support_user, db):
         {"sort": "-"},
         {"provider": "nope", "status": "bogus", "account": "x", "country": "XX"},
         {"purchased_from": "yesterday", "capability": "telepathy", "tag": "no-such-tag"},
-        # (A NUL is refused with 400 before any view: tests/unit/test_control_characters.py.)
+        # (A NUL is refused with 400 before any view: tests/unit/portal/test_control_characters.py.)
         {"q": "%_'\";--"},
     ],
 )

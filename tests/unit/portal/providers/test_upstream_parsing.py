@@ -101,7 +101,7 @@ def test_retry_after():
     assert parsing.retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
 
 
-# --- Regressions found by fuzzing the adapters (tests/unit/test_upstream_fuzz.py) ----------
+# --- Regressions found by fuzzing the adapters (test_upstream_fuzz.py) -------------------
 
 
 @pytest.mark.parametrize(
