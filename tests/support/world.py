@@ -1,31 +1,37 @@
 """The simulated world the unit, reliability and browser tests sync and buy against: the
 sandbox's four providers served on loopback (`serve`), and the portal's accounts pointing at
-them (`World`). A plugin (tests/conftest.py): the `world` fixture is everyone's; a module
-that defines its own `world` uses its own."""
+them (`World`); or, for a test that only syncs, the same without a socket (`in_process`).
+A plugin (tests/conftest.py): the `world` fixture is everyone's; a module that defines its
+own `world` uses its own."""
 
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from portal.models import Provider, ProviderAccount
+from portal.models import Provider, ProviderAccount, SyncRun
 from portal.providers.base import AccountConfig
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.providers.sandbox.state import SandboxError
+from portal.sync import sync_account
 from tests.support.sandbox import API_PATHS
 
 SLUGS = [account.provider for account in DEMO_ACCOUNTS]
+# The origin of an in-process world's accounts: no socket answers it, only its transport.
+IN_PROCESS_ORIGIN = "http://sandbox.in-process"
 
 
 class World:
-    """A sandbox on a loopback port and the portal's accounts pointing at it."""
+    """A sandbox on a loopback port and the portal's accounts pointing at it; in process,
+    `transport` carries their requests instead (pass it to `sync_account`)."""
 
-    def __init__(self, state, url):
+    def __init__(self, state, url, transport=None):
         self.state = state
         self.url = url
+        self.transport = transport
         self.accounts = {}
         for spec in DEMO_ACCOUNTS:
             provider, _ = Provider.objects.get_or_create(
@@ -51,6 +57,23 @@ class World:
 
 def serve(state, faults=None):
     return SandboxThread(build_app(state, faults or FaultConfig()))
+
+
+def in_process(state, faults=None) -> World:
+    """A world without a socket: the sandbox app answers through httpx.WSGITransport, as
+    `manage.py demo` syncs. For tests that only sync (a page that calls the provider itself
+    connects to the account's URL, and needs `serve`); the adapters' own tests keep real
+    HTTP on loopback (tests/contract)."""
+    app = build_app(state, faults or FaultConfig())
+    return World(state, IN_PROCESS_ORIGIN, transport=httpx.WSGITransport(app=app))
+
+
+def sync_every_account(world: World) -> World:
+    """Sync each of the world's accounts, each run succeeding."""
+    for account in world.accounts.values():
+        run = sync_account(account, transport=world.transport)
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    return world
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ from django.utils import timezone
 from billing.models import Transaction
 from billing.reports import balance_trend, balances_with_runway
 from portal.models import AuditEvent, ProviderAccount
-from portal.providers.sandbox import build_app, build_state
-from portal.providers.sandbox.faults import FaultConfig
-from portal.providers.sandbox.server import SandboxThread
-from portal.providers.sandbox.state import SandboxAccount, SandboxError
+from portal.providers.sandbox import build_state
+from portal.providers.sandbox.state import SandboxAccount
 from portal.roles import SUPPORT
 from portal.sync import sync_account
 from portal.templatetags.portal_tags import money
@@ -28,7 +26,7 @@ from tests.support.factories import (
     TransactionFactory,
 )
 from tests.support.reports import ReportTables
-from tests.support.world import World
+from tests.support.world import buy_until, in_process
 
 ZERO = Decimal(0)
 WINDOW = timedelta(days=30)
@@ -36,25 +34,7 @@ WINDOW = timedelta(days=30)
 
 @pytest.fixture
 def world(db):
-    state = build_state(numbers=10, transactions=30, inventory=10)
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        yield World(state, url)
-
-
-def buy_until(state, upstream, provider, below, **filters):
-    """Buy the provider's dearest numbers first until the account holds less than `below`."""
-    offers = sorted(
-        state.search_inventory(provider, **filters),
-        key=lambda offer: -(Decimal(offer["setup_fee"]) + Decimal(offer["monthly_fee"])),
-    )
-    for offer in offers:
-        if state.balance(upstream) < below:
-            break
-        try:
-            state.buy(upstream, offer["e164"])
-        except SandboxError:
-            continue  # taken, or dearer than what is left
-    assert state.balance(upstream) < below, "the inventory ran out before the balance did"
+    return in_process(build_state(numbers=10, transactions=30, inventory=10))
 
 
 def expected_runway(ledger, balance, threshold):
@@ -97,7 +77,7 @@ def drained(world):
     )
     buy_until(state, upstream, "audian", below=Decimal(85), number_type="toll_free")
     for account in (vobiz, runway):
-        assert sync_account(account).status == "succeeded"
+        assert sync_account(account, transport=world.transport).status == "succeeded"
     return vobiz, runway, upstream
 
 
@@ -162,7 +142,7 @@ def test_the_dashboard_and_the_balances_page_warn(client, finance_user, world, d
 
 
 def test_no_warning_while_every_account_is_fine(client, finance_user, world):
-    sync_account(world.accounts["audian"])
+    sync_account(world.accounts["audian"], transport=world.transport)
     client.force_login(finance_user)
     titles = [panel.title for panel in client.get(reverse("dashboard")).context["panels"]]
     assert "Balance warnings" not in titles
@@ -174,7 +154,7 @@ def test_no_warning_while_every_account_is_fine(client, finance_user, world):
 
 def test_estimated_rentals_make_an_estimated_runway(client, finance_user, world):
     ravan = world.accounts["ravan"]  # a credits balance, but rentals only estimated
-    sync_account(ravan)
+    sync_account(ravan, transport=world.transport)
     since = timezone.now() - WINDOW
     spent = sum(
         (

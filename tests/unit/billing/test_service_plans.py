@@ -1,4 +1,4 @@
-"""Service plans: synced from the Audian sandbox over HTTP (rates kept as decimal strings,
+"""Service plans: synced from the Audian sandbox, in process (rates kept as decimal strings,
 nothing written when nothing changed), shown per account, "not offered" elsewhere."""
 
 from decimal import Decimal
@@ -11,21 +11,17 @@ from billing.models import ServicePlan
 from billing.plans import sync_service_plans
 from portal.models import SyncRun
 from portal.providers import adapter_for
-from portal.providers.sandbox import build_app, build_state
-from portal.providers.sandbox.faults import FaultConfig
-from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_state
 from portal.providers.sandbox.simulated import PROVIDERS
 from portal.roles import SUPPORT
 from portal.sync import steps_for, sync_account
 from tests.support.factories import ProviderAccountFactory, ServicePlanFactory
-from tests.support.world import World
+from tests.support.world import in_process
 
 
 @pytest.fixture
 def world(db):
-    state = build_state(numbers=4, transactions=4, inventory=2)
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        yield World(state, url)
+    return in_process(build_state(numbers=4, transactions=4, inventory=2))
 
 
 def catalog_rates(slug):
@@ -39,7 +35,7 @@ def catalog_rates(slug):
 
 def test_a_full_sync_stores_audians_plans_with_decimal_string_rates(world):
     account = world.accounts["audian"]
-    run = sync_account(account)
+    run = sync_account(account, transport=world.transport)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
 
     (plan,) = ServicePlan.objects.filter(account=account)
@@ -56,16 +52,16 @@ def test_a_full_sync_stores_audians_plans_with_decimal_string_rates(world):
 
 def test_a_second_sync_writes_nothing_and_a_changed_plan_is_put_right(world):
     account = world.accounts["audian"]
-    sync_account(account)
+    sync_account(account, transport=world.transport)
     plan = ServicePlan.objects.get(account=account)
-    with adapter_for(account) as adapter:
+    with adapter_for(account, transport=world.transport) as adapter:
         again = sync_service_plans(account, adapter, now=plan.synced_at)
     assert (again.fetched, again.created, again.updated) == (1, 0, 0)
 
     upstream_rates = plan.rates
     ServicePlan.objects.filter(pk=plan.pk).update(rates={"did_us": {"rate": "9.99"}})
     gone = ServicePlanFactory(account=account, upstream_id="retired_plan")
-    run = sync_account(account)
+    run = sync_account(account, transport=world.transport)
     assert run.rows_updated >= 2
     plan.refresh_from_db()
     assert plan.rates == upstream_rates
@@ -74,10 +70,10 @@ def test_a_second_sync_writes_nothing_and_a_changed_plan_is_put_right(world):
 
 def test_providers_without_plans_are_not_asked(world):
     account = world.accounts["ravan"]
-    with adapter_for(account) as adapter:
+    with adapter_for(account, transport=world.transport) as adapter:
         counts = sync_service_plans(account, adapter, now=account.created_at)
     assert (counts.fetched, counts.from_upstream) == (0, False)
-    assert sync_account(account).status == SyncRun.Status.SUCCEEDED
+    assert sync_account(account, transport=world.transport).status == SyncRun.Status.SUCCEEDED
     assert not ServicePlan.objects.exists()
 
 
@@ -92,7 +88,7 @@ def test_everything_includes_plans_and_each_only_kind_keeps_to_its_own():
 
 
 def test_the_page_shows_each_accounts_plans_or_says_none_are_offered(client, finance_user, world):
-    sync_account(world.accounts["audian"])
+    sync_account(world.accounts["audian"], transport=world.transport)
     client.force_login(finance_user)
     response = client.get(reverse("billing:plans"))
     html = " ".join(response.content.decode().split())

@@ -26,11 +26,8 @@ from billing.reports import (
     this_month,
 )
 from numbers.models import PhoneNumber
-from portal.providers.sandbox import build_app, build_state
-from portal.providers.sandbox.faults import FaultConfig
-from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_state
 from portal.roles import SUPPORT
-from portal.sync import sync_account
 from portal.templatetags.portal_tags import money
 from tests.support.factories import (
     PhoneNumberFactory,
@@ -39,7 +36,7 @@ from tests.support.factories import (
     TransactionFactory,
 )
 from tests.support.reports import ReportTables
-from tests.support.world import World
+from tests.support.world import in_process, sync_every_account
 
 ZERO = Decimal(0)
 CHARGES = ("debit", "recurring", "usage")
@@ -289,12 +286,7 @@ def kolkata(settings):
 
 @pytest.fixture
 def synced_world(db, kolkata):
-    state = build_state(numbers=20, transactions=60, inventory=2)
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        world = World(state, url)
-        for account in world.accounts.values():
-            assert sync_account(account).status == "succeeded"
-        yield world
+    return sync_every_account(in_process(build_state(numbers=20, transactions=60, inventory=2)))
 
 
 def sandbox_rows(world):

@@ -28,10 +28,9 @@ from billing.models import Transaction
 from billing.selectors import transaction_totals, transactions_for_list
 from portal.models import ProviderAccount
 from portal.providers.sandbox import build_state
-from portal.sync import sync_account
 from tests.support.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory
 from tests.support.reports import DEBIT_KINDS, as_shown, expected_totals, shown_totals
-from tests.support.world import SLUGS, World, serve
+from tests.support.world import in_process, sync_every_account
 
 LIST = reverse("billing:transactions")
 CSV = reverse("billing:transactions_csv")
@@ -693,12 +692,7 @@ def test_xlsx_export_writes_each_row_out_as_it_comes(
 
 @pytest.fixture
 def synced_world(db):
-    state = build_state(numbers=8, transactions=30, inventory=2)
-    with serve(state) as url:
-        world = World(state, url)
-        for slug in SLUGS:
-            sync_account(world.accounts[slug])
-        yield world
+    return sync_every_account(in_process(build_state(numbers=8, transactions=30, inventory=2)))
 
 
 def test_totals_match_the_sandbox_ledger_after_a_sync(client, finance_user, synced_world):

@@ -16,16 +16,24 @@ from numbers.fees import UNKNOWN_FEE, monthly_equivalent
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
 from numbers.selectors import number_overview
 from portal.models import Provider, SyncRun
+from portal.providers.sandbox import build_state
 from portal.sync import sync_account
 from tests.support.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
+from tests.support.world import in_process
 
 # The sandbox's Audian plan prices US numbers as its catalog does (§2.9).
 AUDIAN_DID, AUDIAN_TOLL_FREE = Decimal("0.99"), Decimal("1.99")
 
 
+@pytest.fixture
+def world(db):
+    """The shared world's sandbox, in process: these tests only sync and read plans."""
+    return in_process(build_state(numbers=30, transactions=25, inventory=6))
+
+
 def test_audian_numbers_take_their_fees_from_the_service_plan(world):
     account = world.accounts["audian"]
-    run = sync_account(account)
+    run = sync_account(account, transport=world.transport)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     numbers = PhoneNumber.objects.filter(account=account, status=PhoneNumber.Status.ACTIVE)
@@ -44,7 +52,7 @@ def test_audian_numbers_take_their_fees_from_the_service_plan(world):
 
 def test_a_plan_rate_follows_the_plan_and_never_overrides_a_stated_fee(world):
     account = world.accounts["audian"]
-    sync_account(account)
+    sync_account(account, transport=world.transport)
     quoted, planned = PhoneNumber.objects.filter(
         account=account, number_type=PhoneNumber.Type.LOCAL
     )[:2]
@@ -58,7 +66,7 @@ def test_a_plan_rate_follows_the_plan_and_never_overrides_a_stated_fee(world):
     from billing.plan_fees import fees_from_service_plans
     from portal.providers import adapter_for
 
-    with adapter_for(account) as adapter:
+    with adapter_for(account, transport=world.transport) as adapter:
         fees_from_service_plans(account, adapter, now=plan.synced_at)
 
     quoted.refresh_from_db()
@@ -69,7 +77,7 @@ def test_a_plan_rate_follows_the_plan_and_never_overrides_a_stated_fee(world):
     # A plan that no longer prices the number leaves its fee unknown, not stale, not 0.
     plan.rates = {}
     plan.save()
-    with adapter_for(account) as adapter:
+    with adapter_for(account, transport=world.transport) as adapter:
         fees_from_service_plans(account, adapter, now=plan.synced_at)
     planned.refresh_from_db()
     assert (planned.monthly_fee, planned.monthly_fee_source) == (None, "")
@@ -77,7 +85,7 @@ def test_a_plan_rate_follows_the_plan_and_never_overrides_a_stated_fee(world):
 
 def test_ravan_prices_per_28_days_count_as_their_monthly_equivalent(world):
     account = world.accounts["ravan"]
-    sync_account(account)
+    sync_account(account, transport=world.transport)
     number = PhoneNumber.objects.filter(account=account).first()
 
     assert number.rental_period_days == 28

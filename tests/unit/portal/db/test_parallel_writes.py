@@ -20,7 +20,7 @@ from portal.db.parallel_writes import (
 from portal.models import SyncRun
 from portal.providers.sandbox import build_state
 from portal.sync import sync_account
-from tests.support.world import FailingAfter, World, serve
+from tests.support.world import FailingAfter, World, in_process, serve
 
 
 def writer_threads():
@@ -107,14 +107,14 @@ def test_a_ledger_written_on_two_connections_is_stored_whole(monkeypatch):
     parallel = connection.vendor == "postgresql"
     assert isinstance(batch_writer(Recorder()), ParallelWriter if parallel else SerialWriter)
     state = build_state(numbers=60, transactions=500, inventory=1)
-    with serve(state) as url:
-        world = World(state, url)
-        account = world.accounts["vobiz"]
-        assert sync_account(account, SyncRun.Kind.NUMBERS).status == SyncRun.Status.SUCCEEDED
-        before = database_sessions()
-        run = sync_account(account, SyncRun.Kind.TRANSACTIONS)
-        assert database_sessions() == before  # the writers' connections are closed
-        ledger = state.transactions(world.upstream("vobiz"))
+    world = in_process(state)
+    account = world.accounts["vobiz"]
+    numbers = sync_account(account, SyncRun.Kind.NUMBERS, transport=world.transport)
+    assert numbers.status == SyncRun.Status.SUCCEEDED
+    before = database_sessions()
+    run = sync_account(account, SyncRun.Kind.TRANSACTIONS, transport=world.transport)
+    assert database_sessions() == before  # the writers' connections are closed
+    ledger = state.transactions(world.upstream("vobiz"))
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert run.rows_created == len(ledger) == 500
     stored = Transaction.objects.filter(account=account)
