@@ -1,7 +1,9 @@
 """Contract tests: each adapter against the sandbox over real HTTP on loopback.
 
 `sandbox` is a fresh world per test (small, seeded) served by a thread on a free port;
-`adapter_for(slug, **account)` builds that provider's adapter for a sandbox account.
+`sandbox.adapter(slug, **account)` builds that provider's adapter for a sandbox account.
+In a module of one provider (its `SLUG`), `adapter` and `account` are that provider's
+adapter and the sandbox's record of its built-in account.
 """
 
 import logging
@@ -23,6 +25,17 @@ def sandbox_state():
 def sandbox(sandbox_state):
     with SandboxThread(build_app(sandbox_state, FaultConfig())) as url:
         yield Sandbox(sandbox_state, url)
+
+
+@pytest.fixture
+def adapter(sandbox, request):
+    with sandbox.adapter(request.module.SLUG) as adapter:
+        yield adapter
+
+
+@pytest.fixture
+def account(sandbox, request):
+    return sandbox.account(request.module.SLUG)
 
 
 @pytest.fixture
