@@ -9,22 +9,16 @@ import pytest
 from playwright.sync_api import expect
 
 from numbers.models import PhoneNumber
-from portal.providers.sandbox import build_app, build_state
-from portal.providers.sandbox.faults import FaultConfig
-from portal.providers.sandbox.server import SandboxThread
-from portal.sync import sync_account
+from portal.providers.sandbox import build_state
 from tests.support.browser import CSP_MESSAGE, PolicyWatch, drawn_chart
-from tests.support.world import World
+from tests.support.world import World, serve, sync_every_account
 
 
 @pytest.fixture
 def world(live_server):
     state = build_state(numbers=6, transactions=30, inventory=4)
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        world = World(state, url)
-        for account in world.accounts.values():
-            assert sync_account(account).status == "succeeded"
-        yield world
+    with serve(state) as url:
+        yield sync_every_account(World(state, url))
 
 
 def test_every_main_page_works_under_the_policy(log_in, admin_user, live_server, world):

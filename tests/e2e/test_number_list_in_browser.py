@@ -19,8 +19,8 @@ from portal.sync import sync_account
 from tests.support.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
-    ProviderFactory,
     TagFactory,
+    provider_account,
 )
 from tests.support.world import World
 
@@ -30,8 +30,8 @@ from tests.support.world import World
 def create_numbers_to_search():
     """Two Audian numbers in the US and one Vobiz number in London, in list order; only the
     London one contains the digits 2071. Returns the numbers as shown, all and London's."""
-    audian = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
-    vobiz = ProviderAccountFactory(provider=ProviderFactory(slug="vobiz", name="Vobiz"))
+    audian = provider_account("audian")
+    vobiz = provider_account("vobiz")
     numbers = [
         PhoneNumberFactory(account=audian, number="+14155550101"),
         PhoneNumberFactory(account=audian, number="+14155550102"),

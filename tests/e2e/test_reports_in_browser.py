@@ -7,29 +7,24 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import expect
 
 from billing.reports import MonthRange, spend_by_month, this_month
 from portal.models import ProviderAccount
-from portal.providers.sandbox import build_app, build_state
-from portal.providers.sandbox.faults import FaultConfig
-from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_state
 from portal.roles import SUPPORT
 from portal.sync import sync_account
 from portal.templatetags.portal_tags import money
 from tests.support.browser import drawn_chart
-from tests.support.world import World, buy_until
+from tests.support.factories import grant
+from tests.support.world import World, buy_until, serve, sync_every_account
 
 
 @pytest.fixture
 def world(live_server):
     state = build_state(numbers=8, transactions=40, inventory=10)
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        world = World(state, url)
-        for account in world.accounts.values():
-            assert sync_account(account).status == "succeeded"
-        yield world
+    with serve(state) as url:
+        yield sync_every_account(World(state, url))
 
 
 def open_billing_page(page, name):
@@ -156,9 +151,7 @@ def test_support_cannot_open_the_reports_until_granted(
     expect(page.get_by_test_id("main-nav").get_by_text("Billing", exact=True)).to_have_count(0)
     console_errors.expect_status(403, "/billing/spend/")
     assert page.goto(f"{live_server.url}/billing/spend/").status == 403
-    Group.objects.get(name=SUPPORT).permissions.add(
-        Permission.objects.get(codename="view_spend_report")
-    )
+    grant(SUPPORT, "view_spend_report")
     assert page.goto(f"{live_server.url}/billing/spend/").status == 200
     open_billing_page(page, "Spend")
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
@@ -162,3 +162,27 @@ class ServicePlanFactory(factory.django.DjangoModelFactory):
     name = "Standard US numbers"
     # Decimal strings, as the upstream publishes rates.
     rates = factory.Dict({"phone_numbers": {"did_us": {"rate": "1.0000", "activation": "0.5000"}}})
+
+
+# The providers as the portal names them.
+PROVIDER_NAMES = {"audian": "Audian", "vobiz": "Vobiz", "ravan": "Ravan", "tryvox": "TryVox"}
+
+
+def provider_account(slug: str, **fields) -> ProviderAccount:
+    """An account at the provider `slug`, the provider named as the portal names it."""
+    provider = ProviderFactory(slug=slug, name=PROVIDER_NAMES[slug])
+    return ProviderAccountFactory(provider=provider, **fields)
+
+
+def audian_and_vobiz() -> tuple[ProviderAccount, ProviderAccount]:
+    """The pair of accounts the lists' tests hold: "Audian main" in USD, "Vobiz India" in
+    INR."""
+    return (
+        provider_account("audian", name="Audian main"),
+        provider_account("vobiz", name="Vobiz India", currency="INR"),
+    )
+
+
+def grant(group: str, codename: str) -> None:
+    """Give a role (its group) one more permission, as an admin would in the admin."""
+    Group.objects.get(name=group).permissions.add(Permission.objects.get(codename=codename))

@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from numbers.models import PhoneNumber
 from portal.models import Provider, ProviderAccount, SyncRun
 from portal.providers.base import AccountConfig
 from portal.providers.sandbox import build_app, build_state
@@ -74,6 +75,14 @@ def sync_every_account(world: World) -> World:
         run = sync_account(account, transport=world.transport)
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
     return world
+
+
+def synced_number(world: World, slug: str) -> PhoneNumber:
+    """The first number of the provider's account, synced into the portal."""
+    account = world.accounts[slug]
+    run = sync_account(account, SyncRun.Kind.NUMBERS, transport=world.transport)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    return PhoneNumber.objects.filter(account=account).order_by("number").first()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +23,8 @@ from tests.support.factories import (
     ProviderAccountFactory,
     ProviderFactory,
     TransactionFactory,
+    grant,
+    provider_account,
 )
 from tests.support.reports import ReportTables
 from tests.support.world import buy_until, in_process
@@ -246,9 +247,7 @@ def test_the_trend_takes_each_days_last_reading_in_the_configured_time_zone(sett
 
 
 def test_the_trend_table_beside_the_chart(client, finance_user, db):
-    account = ProviderAccountFactory(
-        name="Vobiz India", currency="INR", provider=ProviderFactory(slug="vobiz", name="Vobiz")
-    )
+    account = provider_account("vobiz", name="Vobiz India", currency="INR")
     now = timezone.now()
     BalanceSnapshotFactory(
         account=account, balance=Decimal(25000), currency="INR", taken_at=now - timedelta(days=40)
@@ -340,9 +339,7 @@ def test_finance_sees_thresholds_but_may_not_set_them(client, finance_user, acco
 def test_support_is_refused_until_an_admin_grants_balances(client, support_user, account):
     client.force_login(support_user)
     assert client.get(reverse("billing:balances")).status_code == 403
-    Group.objects.get(name=SUPPORT).permissions.add(
-        Permission.objects.get(codename="view_balancesnapshot")
-    )
+    grant(SUPPORT, "view_balancesnapshot")
     assert client.get(reverse("billing:balances")).status_code == 200
     titles = [panel.title for panel in client.get(reverse("dashboard")).context["panels"]]
     assert "Latest balance per account" in titles

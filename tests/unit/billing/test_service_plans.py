@@ -4,7 +4,6 @@ nothing written when nothing changed), shown per account, "not offered" elsewher
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from billing.models import ServicePlan
@@ -15,7 +14,7 @@ from portal.providers.sandbox import build_state
 from portal.providers.sandbox.simulated import PROVIDERS
 from portal.roles import SUPPORT
 from portal.sync import steps_for, sync_account
-from tests.support.factories import ProviderAccountFactory, ServicePlanFactory
+from tests.support.factories import ProviderAccountFactory, ServicePlanFactory, grant
 from tests.support.world import in_process
 
 
@@ -122,7 +121,5 @@ def test_no_accounts(client, finance_user):
 def test_support_is_refused_until_an_admin_grants_plans(client, support_user):
     client.force_login(support_user)
     assert client.get(reverse("billing:plans")).status_code == 403
-    Group.objects.get(name=SUPPORT).permissions.add(
-        Permission.objects.get(codename="view_serviceplan")
-    )
+    grant(SUPPORT, "view_serviceplan")
     assert client.get(reverse("billing:plans")).status_code == 200

@@ -11,7 +11,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -31,9 +30,10 @@ from portal.roles import SUPPORT
 from portal.templatetags.portal_tags import money
 from tests.support.factories import (
     PhoneNumberFactory,
-    ProviderAccountFactory,
-    ProviderFactory,
     TransactionFactory,
+    audian_and_vobiz,
+    grant,
+    provider_account,
 )
 from tests.support.reports import ReportTables
 from tests.support.world import in_process, sync_every_account
@@ -93,15 +93,8 @@ def new_york(settings):
 def ledger(db):
     """USD at Audian, INR at Vobiz, estimated USD at TryVox, with charges on both sides of
     New York's month boundaries (which are not UTC's), a credit and labelled numbers."""
-    audian = ProviderAccountFactory(
-        provider=ProviderFactory(slug="audian", name="Audian"), name="Audian main"
-    )
-    vobiz = ProviderAccountFactory(
-        provider=ProviderFactory(slug="vobiz", name="Vobiz"), name="Vobiz India", currency="INR"
-    )
-    tryvox = ProviderAccountFactory(
-        provider=ProviderFactory(slug="tryvox", name="TryVox"), name="TryVox global"
-    )
+    audian, vobiz = audian_and_vobiz()
+    tryvox = provider_account("tryvox", name="TryVox global")
     acme = PhoneNumberFactory(account=audian, label="Acme Dental")
     # No portal label: the provider's label is the one the portal shows.
     bluebird = PhoneNumberFactory(account=audian, upstream_label="Bluebird Logistics")
@@ -407,12 +400,7 @@ def test_htmx_gets_the_report_alone(client, finance_user, new_york, ledger):
 
 
 def test_monthly_fees_of_active_numbers_next_to_recurring_billed_last_month(new_york, db):
-    audian = ProviderAccountFactory(
-        provider=ProviderFactory(slug="audian", name="Audian"), name="Audian main"
-    )
-    vobiz = ProviderAccountFactory(
-        provider=ProviderFactory(slug="vobiz", name="Vobiz"), name="Vobiz India", currency="INR"
-    )
+    audian, vobiz = audian_and_vobiz()
     PhoneNumberFactory.create_batch(3, account=audian, monthly_fee=Decimal("0.99"))
     PhoneNumberFactory(account=audian, monthly_fee=Decimal("1.99"))
     PhoneNumberFactory(
@@ -453,7 +441,7 @@ def test_monthly_fees_of_active_numbers_next_to_recurring_billed_last_month(new_
 
 
 def test_estimated_recurring_charges_are_labelled(client, finance_user, db):
-    tryvox = ProviderAccountFactory(provider=ProviderFactory(slug="tryvox", name="TryVox"))
+    tryvox = provider_account("tryvox")
     PhoneNumberFactory(account=tryvox, monthly_fee=Decimal("1.25"))
     last_month = add_months(this_month(), -1)
     TransactionFactory(
@@ -477,9 +465,7 @@ def test_estimated_recurring_charges_are_labelled(client, finance_user, db):
 def test_support_is_refused_until_an_admin_grants_the_report(client, support_user):
     client.force_login(support_user)
     assert client.get(reverse("billing:spend")).status_code == 403
-    Group.objects.get(name=SUPPORT).permissions.add(
-        Permission.objects.get(codename="view_spend_report")
-    )
+    grant(SUPPORT, "view_spend_report")
     assert client.get(reverse("billing:spend")).status_code == 200
 
 
@@ -490,7 +476,7 @@ def test_a_month_so_far_is_compared_with_the_same_days_of_the_month_before(setti
     """The change of "Dec 2026 so far" (-57.5%) set a week of December against the whole
     of November."""
     settings.TIME_ZONE = "UTC"
-    account = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
+    account = provider_account("audian")
     for amount, when in (
         ("10", "2026-11-03T12:00:00"),  # within 1 to 7 November, before 06:31
         ("5", "2026-11-07T06:45:00"),  # later on 7 November than it is now on 7 December
@@ -520,7 +506,7 @@ def test_a_month_so_far_is_compared_with_the_same_days_of_the_month_before(setti
 
 
 def test_the_page_says_what_a_month_so_far_is_compared_with(client, finance_user, db):
-    account = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
+    account = provider_account("audian")
     TransactionFactory(account=account, kind="debit", amount=Decimal("3"))
     client.force_login(finance_user)
     tables = ReportTables(client.get(reverse("billing:spend")).content.decode())

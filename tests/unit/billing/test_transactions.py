@@ -28,7 +28,12 @@ from billing.models import Transaction
 from billing.selectors import transaction_totals, transactions_for_list
 from portal.models import ProviderAccount
 from portal.providers.sandbox import build_state
-from tests.support.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory
+from tests.support.factories import (
+    ProviderAccountFactory,
+    TransactionFactory,
+    audian_and_vobiz,
+    provider_account,
+)
 from tests.support.reports import DEBIT_KINDS, as_shown, expected_totals, shown_totals
 from tests.support.world import in_process, sync_every_account
 
@@ -60,15 +65,8 @@ def ledger(kolkata, db):
     """USD (Audian), INR (Vobiz) and estimated USD (Ravan) rows, some either side of
     midnight at the start of this month in Kolkata, which is 18:30 UTC the day before:
     one row is in this month in Kolkata but still in last month in UTC."""
-    audian = ProviderAccountFactory(
-        provider=ProviderFactory(slug="audian", name="Audian"), name="Audian main"
-    )
-    vobiz = ProviderAccountFactory(
-        provider=ProviderFactory(slug="vobiz", name="Vobiz"), name="Vobiz India", currency="INR"
-    )
-    ravan = ProviderAccountFactory(
-        provider=ProviderFactory(slug="ravan", name="Ravan"), name="Ravan agents"
-    )
+    audian, vobiz = audian_and_vobiz()
+    ravan = provider_account("ravan", name="Ravan agents")
     today = timezone.localdate()
     month_start = local_midnight(today.replace(day=1))
     second = timedelta(seconds=1)
@@ -767,8 +765,8 @@ def test_vobiz_setup_fees_synced_before_become_one_time_debits(db):
     """Issue 17 (8): a Vobiz "Number setup fee" was typed Recurring; the adapter now reads
     it as a debit, and the rows synced before are corrected by a data migration."""
     migration = importlib.import_module("billing.migrations.0005_vobiz_setup_fees_are_one_time")
-    vobiz = ProviderAccountFactory(provider=ProviderFactory(slug="vobiz", name="Vobiz"))
-    audian = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
+    vobiz = provider_account("vobiz")
+    audian = provider_account("audian")
     setup = TransactionFactory(account=vobiz, kind="recurring", description="Number setup fee")
     rental = TransactionFactory(account=vobiz, kind="recurring", description="Monthly rental")
     other = TransactionFactory(account=audian, kind="recurring", description="Setup of a plan")

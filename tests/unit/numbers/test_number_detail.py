@@ -22,7 +22,7 @@ from tests.support.factories import (
     TagFactory,
     TransactionFactory,
 )
-from tests.support.world import World, serve
+from tests.support.world import World, serve, synced_number
 
 HTMX_LABEL = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "label"}
 LOCAL_LABEL_PROVIDERS = ["vobiz", "ravan", "tryvox"]
@@ -33,13 +33,6 @@ def world(db):
     state = build_state(numbers=4, transactions=2, inventory=2)
     with serve(state) as url:
         yield World(state, url)
-
-
-def synced_number(world, slug) -> PhoneNumber:
-    """The first number of the provider's account, synced into the portal."""
-    account = world.accounts[slug]
-    assert sync_account(account, SyncRun.Kind.NUMBERS).status == SyncRun.Status.SUCCEEDED
-    return PhoneNumber.objects.filter(account=account).order_by("number").first()
 
 
 def upstream_record(world, phone_number, **options) -> dict:

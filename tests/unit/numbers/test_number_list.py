@@ -26,9 +26,9 @@ from portal.sync import sync_account
 from tests.support.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
-    ProviderFactory,
     TagFactory,
     UserFactory,
+    audian_and_vobiz,
 )
 from tests.support.world import World, serve
 
@@ -44,12 +44,7 @@ def at(text):
 @pytest.fixture
 def numbers(db):
     """Five numbers that differ in every filtered and sorted field."""
-    audian = ProviderAccountFactory(
-        provider=ProviderFactory(slug="audian", name="Audian"), name="Audian main"
-    )
-    vobiz = ProviderAccountFactory(
-        provider=ProviderFactory(slug="vobiz", name="Vobiz"), name="Vobiz India", currency="INR"
-    )
+    audian, vobiz = audian_and_vobiz()
     acme, vip = TagFactory(name="acme"), TagFactory(name="vip")
     rows = {
         "acme": PhoneNumberFactory(

@@ -52,38 +52,20 @@ def test_under_manage_py():
     assert "numbers ok" in run(sys.executable, "manage.py", "shell", "-c", CHECK)
 
 
+# test_in_this_process alone, in a pytest of its own.
+IN_THIS_PROCESS = ("-q", "-p", "no:randomly", "-p", "no:xdist", __file__, "-k", "in_this_process")
+
+
 def test_under_python_dash_m_pytest():
     """`python -m pytest`: the current directory first, then pytest and Django start."""
-    out = run(
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:xdist",
-        __file__,
-        "-k",
-        "in_this_process",
-    )
+    out = run(sys.executable, "-m", "pytest", *IN_THIS_PROCESS)
     assert "1 passed" in out
 
 
 def test_under_the_pytest_script():
     """The `pytest` script: the standard module may be imported before the project
     directory reaches sys.path."""
-    out = run(
-        str(BIN / "pytest"),
-        "-q",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:xdist",
-        __file__,
-        "-k",
-        "in_this_process",
-    )
+    out = run(str(BIN / "pytest"), *IN_THIS_PROCESS)
     assert "1 passed" in out
 
 

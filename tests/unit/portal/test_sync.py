@@ -26,6 +26,7 @@ from portal.providers.sandbox import build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.sync import SyncAlreadyRunning, queue_sync, sync_account
 from tests.support.sandbox import API_PATHS
+from tests.support.threads import at_once
 from tests.support.world import SLUGS, FailingAfter, World, serve
 
 
@@ -264,23 +265,15 @@ def test_concurrent_syncs_of_one_account_one_runs_the_other_is_refused():
     state = build_state(numbers=150, transactions=40, inventory=2)
     with serve(state, FaultConfig(latency=0.02)) as url:
         account = World(state, url).accounts["vobiz"]
-        start = threading.Barrier(2)
         outcomes = []
 
         def sync():
-            start.wait()
             try:
                 outcomes.append(sync_account(account).status)
             except SyncAlreadyRunning:
                 outcomes.append("refused")
-            finally:
-                connection.close()
 
-        threads = [threading.Thread(target=sync) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        at_once(sync)
         assert sorted(outcomes) == ["refused", SyncRun.Status.SUCCEEDED]
         assert local_numbers(account, PhoneNumber.Status.ACTIVE) == {
             record["e164"]
