@@ -374,23 +374,21 @@ def test_a_provider_that_cannot_be_reached_fails_cleanly(market):
 # --- Unknown outcomes and their reconciliation ------------------------------------------
 
 
-def faulty_writes(market, slug, fault):
-    """Serve `slug`'s account through a server that applies `fault` to every write."""
-    server = SandboxThread(with_fault_on_writes(build_app(market.state), fault))
-    url = server.__enter__()
-    market.point(slug, url)
-    return server
+def buy_through_faulty_writes(market, slug, fault, available, **buy):
+    """Buy `available` through a server that applies `fault` to every write; the server is
+    gone afterwards, and the account still points at it."""
+    with SandboxThread(with_fault_on_writes(build_app(market.state), fault)) as url:
+        market.point(slug, url)
+        return market.buy(slug, available, **buy)
 
 
 def test_a_purchase_with_no_answer_is_unknown_then_check_again_completes_it(
     client, market, support_user
 ):
     available = market.offer("audian")
-    server = faulty_writes(market, "audian", "drop-after-apply")
-    try:
-        order = market.buy("audian", available, label="Front desk", user=support_user)
-    finally:
-        server.__exit__(None, None, None)
+    order = buy_through_faulty_writes(
+        market, "audian", "drop-after-apply", available, label="Front desk", user=support_user
+    )
 
     assert order.state == NumberOrder.State.UNKNOWN
     assert order.finished_at is None and order.phone_number is None
@@ -414,11 +412,9 @@ def test_a_purchase_with_no_answer_is_unknown_then_check_again_completes_it(
 
 def test_an_unknown_purchase_is_settled_by_the_next_sync(market):
     available = market.offer("vobiz", "IN")
-    server = faulty_writes(market, "vobiz", "drop-after-apply")
-    try:
-        order = market.buy("vobiz", available, label="Bengaluru desk")
-    finally:
-        server.__exit__(None, None, None)
+    order = buy_through_faulty_writes(
+        market, "vobiz", "drop-after-apply", available, label="Bengaluru desk"
+    )
     assert order.state == NumberOrder.State.UNKNOWN
     market.point("vobiz", market.url)
 
@@ -475,11 +471,7 @@ def test_orders_abandoned_in_flight_are_settled_by_the_next_sync(market):
 
 def test_a_5xx_after_sending_is_unknown_and_settles_as_not_bought(market):
     available = market.offer("ravan")
-    server = faulty_writes(market, "ravan", "503")
-    try:
-        order = market.buy("ravan", available)
-    finally:
-        server.__exit__(None, None, None)
+    order = buy_through_faulty_writes(market, "ravan", "503", available)
     assert order.state == NumberOrder.State.UNKNOWN  # a 5xx may follow an applied write
     market.point("ravan", market.url)
 
@@ -494,11 +486,9 @@ def test_a_5xx_after_sending_is_unknown_and_settles_as_not_bought(market):
 
 def test_a_sync_that_cannot_reach_the_provider_leaves_the_order_unknown(market):
     available = market.offer("tryvox")
-    server = faulty_writes(market, "tryvox", "drop-after-apply")
-    try:
-        order = market.buy("tryvox", available)
-    finally:
-        server.__exit__(None, None, None)  # and the provider is gone
+    order = buy_through_faulty_writes(
+        market, "tryvox", "drop-after-apply", available
+    )  # and the provider is gone
 
     run = sync_account(market.accounts["tryvox"], SyncRun.Kind.NUMBERS)
 
