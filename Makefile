@@ -45,12 +45,13 @@ run: demo
 	$(RUN_ENV) $(PY) manage.py sync --every $(SYNC_EVERY) --start-after 10 > var/sync.log 2>&1 & \
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
-## test: the whole suite, in parallel (DATABASE_URL chooses SQLite or PostgreSQL)
+## test: the whole suite but the tests marked long_only, in parallel (DATABASE_URL chooses
+## SQLite or PostgreSQL)
 test: install-dev
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
-## test-long: the long variants of the reliability tests (50 fault seeds, a 60 s load test);
-## .ci/run runs them on PostgreSQL
+## test-long: the long variants of the reliability tests (50 fault seeds, a 60 s load test)
+## and the tests marked long_only (the benchmark in miniature); .ci/run runs them on PostgreSQL
 test-long: install-dev
 	$(PY) -m pytest -n auto --long -m long $(PYTEST_ARGS)
 

@@ -2,14 +2,24 @@ import json
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from django.core.cache import caches
-from hypothesis import settings as hypothesis_settings
 
-from portal.roles import FINANCE, SUPPORT
-from tests.factories import UserFactory
+# The shared helpers' asserts say what they compared, as the tests' own do; registered before
+# anything imports them.
+pytest.register_assert_rewrite("tests.support")
+
+from django.core.cache import caches  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+from portal.roles import FINANCE, SUPPORT  # noqa: E402
+from tests.support.factories import UserFactory  # noqa: E402
+from tests.support.paths import RELIABILITY_RESULTS  # noqa: E402
+
+# Fixtures every folder shares: `world` (the sandbox's providers on loopback and the
+# portal's accounts at them) and `market` (the same with stock to buy). A conftest or module
+# defining a fixture of the same name overrides it there.
+pytest_plugins = ["tests.support.world", "tests.support.market"]
 
 # Hypothesis keeps what it learns (it reads this when it first writes) outside the checkout.
 os.environ.setdefault(
@@ -32,8 +42,15 @@ def pytest_addoption(parser):
     )
 
 
-# Figures the reliability tests measure (the load test's p95), shown after the run.
-RELIABILITY_RESULTS = Path(__file__).resolve().parents[1] / "var" / "reliability"
+def pytest_collection_modifyitems(config, items):
+    # A test marked long_only (the benchmark in miniature) belongs to `make test-long` alone.
+    # Without --long it is deselected, as `-m` would do: a skip would show as skipped in CI.
+    if config.getoption("--long"):
+        return
+    long_only = [item for item in items if item.get_closest_marker("long_only")]
+    if long_only:
+        config.hook.pytest_deselected(items=long_only)
+        items[:] = [item for item in items if not item.get_closest_marker("long_only")]
 
 
 def pytest_sessionstart(session):

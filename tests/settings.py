@@ -1,7 +1,7 @@
 """Test settings: the portal's own settings with development keys and a fast hasher.
 
 The test runner forces DEBUG off while tests run, so error pages and permission checks
-behave as in production; `tests/unit/test_settings.py` checks the production settings
+behave as in production; `tests/unit/portal/test_settings.py` checks the production settings
 themselves in a subprocess.
 """
 

@@ -42,9 +42,8 @@ NON_ASCII_LABEL = "Café Zürich \u2013 東京"  # with an en dash
 
 
 @pytest.fixture
-def audian(sandbox):
-    with sandbox.adapter(SLUG) as adapter:
-        yield adapter
+def audian(adapter):
+    return adapter
 
 
 def new_account(sandbox, numbers=0, **fields):

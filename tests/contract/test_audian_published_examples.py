@@ -22,6 +22,7 @@ from portal.providers.errors import (
     UnexpectedResponse,
     UpstreamUnavailable,
 )
+from tests.support.canned import CannedUpstream
 
 ACCOUNT_ID = "4f3c9a1e2b7d4c6f8e0a1b2c3d4e5f60"
 # Our own (real-looking) key, never the seed's placeholder YOUR_API_KEY.
@@ -140,16 +141,25 @@ API_INVALID_KEY = """{"error": {"code": "invalid_api_key", "message": "Invalid A
  "type": "authentication_error"}}"""
 
 
+class Upstream(CannedUpstream):
+    """Answers `routes[(method, path)]` = (status, text)."""
+
+    adapter_class, config = AudianAdapter, CONFIG
+
+    def __init__(self, routes):
+        super().__init__()
+        self.routes = routes
+
+    def answer(self, request):
+        return self.routes[(request.method, request.url.path)]
+
+
 def adapter_answering(routes, seen=None):
-    """An adapter whose upstream answers `routes[(method, path)]` = (status, text)."""
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        if seen is not None:
-            seen.append(request)
-        status, text = routes[(request.method, request.url.path)]
-        return httpx.Response(status, content=text.encode())
-
-    return AudianAdapter(CONFIG, transport=httpx.MockTransport(answer))
+    """An adapter whose upstream answers `routes`; the requests it sees go to `seen`."""
+    upstream = Upstream(routes)
+    if seen is not None:
+        upstream.requests = seen
+    return upstream.adapter()
 
 
 def test_seed_purchase_response_parses_with_the_exact_monthly_cost():

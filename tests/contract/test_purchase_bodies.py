@@ -9,7 +9,7 @@ from portal.providers.parsing import loads
 from portal.providers.sandbox import build_app
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from tests.contract.conftest import Sandbox
+from tests.support.sandbox import Sandbox
 
 # provider → (country its demo account buys in, the documented purchase body fields)
 DOCUMENTED = {

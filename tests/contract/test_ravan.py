@@ -54,14 +54,8 @@ AUTH_ERROR = {"code": 16, "message": "API key is missing or invalid", "details":
 
 
 @pytest.fixture
-def ravan(sandbox):
-    with sandbox.adapter(SLUG) as adapter:
-        yield adapter
-
-
-@pytest.fixture
-def account(sandbox):
-    return sandbox.account(SLUG)
+def ravan(adapter):
+    return adapter
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from portal.providers.base import AccountConfig, AvailableNumber, OwnedNumber, SearchQuery
@@ -22,6 +21,7 @@ from portal.providers.errors import (
     UpstreamUnavailable,
 )
 from portal.providers.ravan.adapter import RavanAdapter
+from tests.support.canned import CannedUpstream
 
 BASE_URL = "https://api.ravan.ai/api/v1"
 # Our own organisation, not the published profile's example id (019c0a11-…).
@@ -82,20 +82,18 @@ PROFILE_IN_ENVELOPE = (
 )
 
 
-class Upstream:
-    """A MockTransport answering each request with one canned response, recording requests."""
+class Upstream(CannedUpstream):
+    """Answers every request with one canned response."""
 
-    def __init__(self, status: int, body: str, headers: dict | None = None):
-        self.status, self.body, self.headers = status, body, headers or {}
-        self.requests: list[httpx.Request] = []
+    adapter_class = RavanAdapter
+    config = AccountConfig(base_url=BASE_URL, upstream_account_id=ORG_ID, secret=API_KEY)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return httpx.Response(self.status, content=self.body.encode(), headers=self.headers)
+    def __init__(self, status: int, body: str):
+        super().__init__()
+        self.status, self.body = status, body
 
-    def adapter(self) -> RavanAdapter:
-        config = AccountConfig(base_url=BASE_URL, upstream_account_id=ORG_ID, secret=API_KEY)
-        return RavanAdapter(config, transport=httpx.MockTransport(self))
+    def answer(self, request):
+        return self.status, self.body
 
 
 def answering(body: str, status: int = 200) -> tuple[Upstream, RavanAdapter]:

@@ -36,17 +36,6 @@ UNAUTHORIZED = {"error": {"code": "UNAUTHORIZED", "message": "Invalid or missing
 
 
 @pytest.fixture
-def adapter(sandbox):
-    with sandbox.adapter(SLUG) as adapter:
-        yield adapter
-
-
-@pytest.fixture
-def account(sandbox):
-    return sandbox.account(SLUG)
-
-
-@pytest.fixture
 def raw(sandbox, account):
     """A plain HTTP client on the TryVox API root, authenticated as the demo account."""
     config = sandbox.config(SLUG)

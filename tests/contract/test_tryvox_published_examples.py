@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from portal.providers.base import AccountConfig, AvailableNumber, OwnedNumber, SearchQuery
@@ -21,6 +20,7 @@ from portal.providers.errors import (
     UpstreamUnavailable,
 )
 from portal.providers.tryvox.adapter import TryVoxAdapter
+from tests.support.canned import CannedUpstream
 
 SECRET = "tvx_sk_live_4f9c2e7a1b"
 # Our own (real-looking) account, never the documented example acc_123abc.
@@ -110,35 +110,34 @@ ERROR_EXAMPLES = [
 ]
 
 
-class Upstream:
-    """A MockTransport answering (method, path) with published text; keeps the requests."""
+JSON = {"Content-Type": "application/json"}
+
+
+class Upstream(CannedUpstream):
+    """Answers (method, path) with published text."""
+
+    adapter_class = TryVoxAdapter
+    config = AccountConfig("https://api.tryvox.io/v1", ACCOUNT_ID, SECRET)
+    headers = JSON
 
     def __init__(self, routes):
+        super().__init__()
         self.routes = routes
-        self.requests: list[httpx.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+    def answer(self, request):
         key = (request.method, request.url.raw_path.decode().split("?")[0])
-        status, text = self.routes.get(key, (404, '{"error": {"code": "NOT_FOUND"}}'))
-        return httpx.Response(status, content=text.encode(), headers=JSON)
-
-    def adapter(self) -> TryVoxAdapter:
-        config = AccountConfig("https://api.tryvox.io/v1", ACCOUNT_ID, SECRET)
-        return TryVoxAdapter(config, transport=httpx.MockTransport(self))
+        return self.routes.get(key, (404, '{"error": {"code": "NOT_FOUND"}}'))
 
 
 class Paged(Upstream):
     """Answers every page after the first with an empty one."""
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def answer(self, request):
         if request.url.params.get("page", "1") == "1":
-            return super().__call__(request)
-        self.requests.append(request)
-        return httpx.Response(200, content=EMPTY_PAGE.encode(), headers=JSON)
+            return super().answer(request)
+        return 200, EMPTY_PAGE
 
 
-JSON = {"Content-Type": "application/json"}
 EMPTY_PAGE = '{"data": [], "pagination": {"total": 47, "count": 0, "per_page": 100, "current_page": 2, "total_pages": 3}}'  # noqa: E501
 
 

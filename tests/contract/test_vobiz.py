@@ -41,14 +41,8 @@ STATE_KINDS = {"credit": "credit", "usage": "usage", "recurring": "recurring", "
 
 
 @pytest.fixture
-def vobiz(sandbox):
-    with sandbox.adapter(SLUG) as adapter:
-        yield adapter
-
-
-@pytest.fixture
-def account(sandbox):
-    return sandbox.account(SLUG)
+def vobiz(adapter):
+    return adapter
 
 
 def add_account(sandbox, account_id, *, numbers=0, catalog=VobizSandbox.catalog, **fields):

@@ -25,7 +25,8 @@ from portal.providers.errors import (
 )
 from portal.providers.vobiz.adapter import VobizAdapter
 from portal.services.sync import sync_account
-from tests.factories import PhoneNumberFactory, ProviderAccountFactory, ProviderFactory
+from tests.support.canned import CannedUpstream
+from tests.support.factories import PhoneNumberFactory, ProviderAccountFactory, ProviderFactory
 
 # A real-looking account of our own, never the examples' placeholder owner (MA_XXXXXXXX): a
 # client that takes the placeholder for its own id hides any per-row owner comparison.
@@ -164,22 +165,18 @@ TRANSACTIONS = """{"auth_id": "MA_XXXXXX", "total": 125, "page": 1, "per_page": 
              "by_reference_type": [{"reference_type": "cdr", "total_debit": 140.25, "total_credit": 0.00, "count": 110}]}}"""
 
 
-class Upstream:
-    """A MockTransport that answers each request with the next queued (status, body) and
-    keeps every request it saw."""
+class Upstream(CannedUpstream):
+    """Answers each request with the next queued (status, body), then 200 with no body."""
+
+    adapter_class = VobizAdapter
+    config = AccountConfig("https://api.vobiz.ai/api/v1", AUTH_ID, TOKEN, "INR")
 
     def __init__(self, *responses):
+        super().__init__()
         self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        status, body = self.responses.pop(0) if self.responses else (200, None)
-        return httpx.Response(status, content=(body or "").encode())
-
-    def adapter(self, currency="INR") -> VobizAdapter:
-        config = AccountConfig("https://api.vobiz.ai/api/v1", AUTH_ID, TOKEN, currency)
-        return VobizAdapter(config, transport=httpx.MockTransport(self))
+    def answer(self, request):
+        return self.responses.pop(0) if self.responses else (200, None)
 
 
 def owned(number="+919876543210") -> OwnedNumber:

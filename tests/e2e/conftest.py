@@ -7,13 +7,18 @@ leaves the database empty until the next such test restores it, so these tests r
 """
 
 import os
-import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.db import connections
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError, expect
+from playwright.sync_api import Page, expect
+
+from portal.providers.sandbox import build_app
+from portal.providers.sandbox.faults import FaultConfig
+from portal.providers.sandbox.server import SandboxThread
+from tests.support.browser import ConsoleErrors
+from tests.support.factories import PASSWORD
+from tests.support.market import Market, market_state
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,7 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-PASSWORD = "correct-horse-battery"  # UserFactory's password for every user
 
 HERE = Path(__file__).parent
 
@@ -94,45 +98,6 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-class ConsoleErrors:
-    """Errors that pages of one browser context log to the console, and uncaught exceptions.
-
-    A page meant to answer 403 or 404 makes Chromium log "Failed to load resource: ... status
-    of 403"; `expect_status` allows exactly that message for exactly that path."""
-
-    LOAD_FAILED = re.compile(r"status of (\d{3})")
-
-    def __init__(self, context: BrowserContext):
-        self.context = context
-        self.errors: list[str] = []
-        self.expected: set[tuple[int, str]] = set()
-        context.on("console", self._on_console)
-        context.on("weberror", self._on_web_error)
-
-    def expect_status(self, status: int, path: str):
-        self.expected.add((status, path))
-
-    def _on_console(self, message: ConsoleMessage):
-        if message.type != "error":
-            return
-        url = message.location.get("url", "")
-        failed = self.LOAD_FAILED.search(message.text)
-        if failed and (int(failed.group(1)), urlsplit(url).path) in self.expected:
-            return
-        self.errors.append(f"{message.text} (at {url})")
-
-    def _on_web_error(self, error: WebError):
-        page = error.page.url if error.page else "?"
-        self.errors.append(f"uncaught {error.error.name}: {error.error.message} (on {page})")
-
-    def collected(self) -> list[str]:
-        # A round trip to the browser delivers console events still on their way.
-        for page in self.context.pages:
-            if not page.is_closed():
-                page.evaluate("0")
-        return self.errors
-
-
 @pytest.fixture(autouse=True)
 def console_errors(context) -> ConsoleErrors:
     return ConsoleErrors(context)
@@ -171,3 +136,11 @@ def log_in(page: Page, live_server, submit_login_form):
         return page
 
     return log_in
+
+
+@pytest.fixture
+def market(live_server):
+    """The market the buying pages shop in, its accounts committed for the live server."""
+    state = market_state(inventory=4)
+    with SandboxThread(build_app(state, FaultConfig())) as url:
+        yield Market(state, url)

@@ -6,8 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_buying_in_browser import market, result_rows  # noqa: F401 - a fixture
-from tests.e2e.test_content_security_policy_in_browser import PolicyWatch
+from tests.support.browser import PolicyWatch, result_rows
 
 # What scripts the policy allows do to a page's fields: style them through the CSSOM (a
 # password manager's icon, Bootstrap's own adjustments). That leaves a style attribute,
@@ -24,7 +23,7 @@ def test_the_buy_dialog_opens_again_from_the_keyboard_focused_and_within_the_pol
     log_in,
     support_user,
     live_server,
-    market,  # noqa: F811 - the fixture imported above
+    market,
 ):
     page = log_in(support_user)
     watch = PolicyWatch(page)

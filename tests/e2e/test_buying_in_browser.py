@@ -5,24 +5,17 @@ settled by "Check again", the same without JavaScript, and Finance kept out."""
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from numbers.models import NumberOrder, PhoneNumber
 from portal.providers.sandbox import build_app
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from tests.e2e.conftest import PASSWORD
-from tests.unit.test_buying import Market, market_state, with_fault_on_writes
+from tests.support.browser import result_rows
+from tests.support.factories import PASSWORD
+from tests.support.market import with_fault_on_writes
 
 NUMBER_PAGE = re.compile(r"/numbers/\d+/$")
-
-
-@pytest.fixture
-def market(live_server):
-    state = market_state(inventory=4)
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        yield Market(state, url)
 
 
 def search(page, live_server, country="US"):
@@ -33,10 +26,6 @@ def search(page, live_server, country="US"):
     page.get_by_role("button", name="Search").click()
     expect(page).to_have_url(re.compile(rf"country={country}"))
     expect(page.get_by_test_id("search-results")).to_be_visible()
-
-
-def result_rows(page, provider):
-    return page.locator(f"[data-testid=search-results] tbody tr[data-provider={provider}]")
 
 
 def open_buy_dialog(page, provider):

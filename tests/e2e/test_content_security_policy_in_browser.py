@@ -9,60 +9,16 @@ import pytest
 from playwright.sync_api import expect
 
 from numbers.models import PhoneNumber
-from portal.providers.sandbox import build_app, build_state
-from portal.providers.sandbox.faults import FaultConfig
-from portal.providers.sandbox.server import SandboxThread
-from portal.services.sync import sync_account
-from tests.e2e.test_reports_in_browser import drawn_chart
-from tests.unit.test_sync import World
-
-# Runs before any script of every page: keeps the violations the page reports.
-RECORD_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(
-    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} ` +
-    `at ${event.sourceFile}:${event.lineNumber}`
-  );
-});
-"""
-CSP_MESSAGE = re.compile(r"Content[ -]Security[ -]Policy", re.IGNORECASE)
-
-
-class PolicyWatch:
-    """Violations in one browser context: console messages of any level, and the events
-    each page recorded, gathered before the page is left."""
-
-    def __init__(self, page):
-        self.page = page
-        self.messages = []
-        self.events = []
-        page.context.add_init_script(RECORD_VIOLATIONS)
-        page.context.on("console", self._on_console)
-
-    def _on_console(self, message):
-        if CSP_MESSAGE.search(message.text):
-            self.messages.append(f"{message.type}: {message.text}")
-
-    def visit(self, url):
-        self.gather()
-        self.page.goto(url)
-
-    def gather(self):
-        if self.page.url.startswith("http"):
-            self.events += self.page.evaluate("window.cspViolations || []")
-            self.page.evaluate("window.cspViolations = []")
-        return self.messages + self.events
+from portal.providers.sandbox import build_state
+from tests.support.browser import CSP_MESSAGE, PolicyWatch, drawn_chart
+from tests.support.world import World, serve, sync_every_account
 
 
 @pytest.fixture
 def world(live_server):
     state = build_state(numbers=6, transactions=30, inventory=4)
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        world = World(state, url)
-        for account in world.accounts.values():
-            assert sync_account(account).status == "succeeded"
-        yield world
+    with serve(state) as url:
+        yield sync_every_account(World(state, url))
 
 
 def test_every_main_page_works_under_the_policy(log_in, admin_user, live_server, world):

@@ -7,12 +7,11 @@ import pytest
 from playwright.sync_api import expect
 
 from numbers.models import NumberOrder
-from tests.e2e.conftest import PASSWORD
-from tests.factories import (
+from tests.support.factories import (
+    PASSWORD,
     NumberOrderFactory,
     PhoneNumberFactory,
-    ProviderAccountFactory,
-    ProviderFactory,
+    provider_account,
 )
 
 DESKTOP = {"width": 1400, "height": 900}
@@ -49,7 +48,7 @@ def expect_number_page_alone(page, live_server, number):
 
 @pytest.fixture
 def owned_number(db):
-    account = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
+    account = provider_account("audian")
     number = PhoneNumberFactory(account=account, number="+14155550101")
     NumberOrderFactory(
         account=account,

@@ -4,12 +4,11 @@ show in place) and releases one after typing it; Finance sees the page read-only
 import pytest
 from playwright.sync_api import expect
 
-from numbers.models import PhoneNumber
 from numbers.services.labels import LABEL_MAX_LENGTH
 from portal.models import SyncRun
 from portal.providers.sandbox import build_state
 from portal.services.sync import sync_account
-from tests.unit.test_sync import World, serve
+from tests.support.world import World, serve, synced_number
 
 
 @pytest.fixture
@@ -17,12 +16,6 @@ def world(live_server):
     state = build_state(numbers=3, transactions=2, inventory=2)
     with serve(state) as url:
         yield World(state, url)
-
-
-def synced_number(world, slug) -> PhoneNumber:
-    account = world.accounts[slug]
-    assert sync_account(account, SyncRun.Kind.NUMBERS).status == SyncRun.Status.SUCCEEDED
-    return PhoneNumber.objects.filter(account=account).order_by("number").first()
 
 
 def upstream_label(world, number) -> str:

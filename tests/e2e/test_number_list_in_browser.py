@@ -16,13 +16,13 @@ from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.services.sync import sync_account
-from tests.factories import (
+from tests.support.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
-    ProviderFactory,
     TagFactory,
+    provider_account,
 )
-from tests.unit.test_sync import World
+from tests.support.world import World
 
 # --- Filters and sorting with htmx ----------------------------------------------------------
 
@@ -30,8 +30,8 @@ from tests.unit.test_sync import World
 def create_numbers_to_search():
     """Two Audian numbers in the US and one Vobiz number in London, in list order; only the
     London one contains the digits 2071. Returns the numbers as shown, all and London's."""
-    audian = ProviderAccountFactory(provider=ProviderFactory(slug="audian", name="Audian"))
-    vobiz = ProviderAccountFactory(provider=ProviderFactory(slug="vobiz", name="Vobiz"))
+    audian = provider_account("audian")
+    vobiz = provider_account("vobiz")
     numbers = [
         PhoneNumberFactory(account=audian, number="+14155550101"),
         PhoneNumberFactory(account=audian, number="+14155550102"),

@@ -7,31 +7,25 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import expect
 
 from billing.selectors.months import MonthRange, this_month
 from billing.selectors.spend import spend_by_month
 from portal.models import ProviderAccount
 from portal.money import format_money as money
-from portal.providers.sandbox import build_app, build_state
-from portal.providers.sandbox.faults import FaultConfig
-from portal.providers.sandbox.server import SandboxThread
+from portal.providers.sandbox import build_state
 from portal.roles import SUPPORT
 from portal.services.sync import sync_account
-from tests.e2e.conftest import PASSWORD
-from tests.unit.test_balances import buy_until
-from tests.unit.test_sync import World
+from tests.support.browser import drawn_chart
+from tests.support.factories import PASSWORD, grant
+from tests.support.world import World, buy_until, serve, sync_every_account
 
 
 @pytest.fixture
 def world(live_server):
     state = build_state(numbers=8, transactions=40, inventory=10)
-    with SandboxThread(build_app(state, FaultConfig())) as url:
-        world = World(state, url)
-        for account in world.accounts.values():
-            assert sync_account(account).status == "succeeded"
-        yield world
+    with serve(state) as url:
+        yield sync_every_account(World(state, url))
 
 
 def open_billing_page(page, name):
@@ -40,26 +34,6 @@ def open_billing_page(page, name):
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
     # Until the document has loaded, htmx has not taken over the page's forms.
     page.wait_for_load_state("load")
-
-
-def drawn_chart(page, canvas):
-    """Wait until Chart.js has drawn on `canvas`; return the chart's datasets and whether
-    any pixel is painted."""
-    # Chart.js loads deferred: until it has, `Chart` is not defined at all, and a predicate
-    # that throws ends the wait instead of polling again.
-    page.wait_for_function(
-        "canvas => window.Chart !== undefined && Chart.getChart(canvas) !== undefined",
-        arg=canvas,
-    )
-    return canvas.evaluate(
-        """canvas => {
-            const pixels = canvas.getContext("2d")
-                .getImageData(0, 0, canvas.width, canvas.height).data;
-            let painted = 0;
-            for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) painted++;
-            return {datasets: Chart.getChart(canvas).data.datasets.map(d => d.data), painted};
-        }"""
-    )
 
 
 def expect_charts_match_tables_and_report(page, report):
@@ -208,9 +182,7 @@ def test_support_cannot_open_the_reports_until_granted(
     expect(page.get_by_test_id("main-nav").get_by_text("Billing", exact=True)).to_have_count(0)
     console_errors.expect_status(403, "/billing/spend/")
     assert page.goto(f"{live_server.url}/billing/spend/").status == 403
-    Group.objects.get(name=SUPPORT).permissions.add(
-        Permission.objects.get(codename="view_spend_report")
-    )
+    grant(SUPPORT, "view_spend_report")
     assert page.goto(f"{live_server.url}/billing/spend/").status == 200
     open_billing_page(page, "Spend")
 

@@ -11,12 +11,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from numbers.models import PhoneNumber
-from tests.factories import (
+from tests.support.factories import (
     BalanceSnapshotFactory,
     PhoneNumberFactory,
-    ProviderAccountFactory,
-    ProviderFactory,
     TransactionFactory,
+    audian_and_vobiz,
 )
 
 
@@ -155,12 +154,7 @@ def test_admin_sees_every_section_and_opens_django_admin(
 def create_holdings():
     """Two providers: Audian with 2 active and 1 suspended USD numbers, Vobiz with 1 active
     INR number; balances (Audian's older one superseded) and a transaction for each."""
-    audian = ProviderAccountFactory(
-        provider=ProviderFactory(slug="audian", name="Audian"), name="Audian main"
-    )
-    vobiz = ProviderAccountFactory(
-        provider=ProviderFactory(slug="vobiz", name="Vobiz"), name="Vobiz India", currency="INR"
-    )
+    audian, vobiz = audian_and_vobiz()
     PhoneNumberFactory.create_batch(2, account=audian)
     PhoneNumberFactory(account=audian, status=PhoneNumber.Status.SUSPENDED)
     PhoneNumberFactory(account=vobiz, number="+912261234567", country="IN")

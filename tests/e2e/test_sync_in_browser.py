@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from tests.unit.test_sync import World
+from tests.support.world import World
 
 
 def test_sync_now_shows_progress_then_the_new_figures(log_in, admin_user):

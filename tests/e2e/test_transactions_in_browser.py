@@ -11,18 +11,16 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.factories import ProviderAccountFactory, ProviderFactory, TransactionFactory
-from tests.unit.test_transactions import as_shown, expected_totals
+from tests.support.factories import (
+    TransactionFactory,
+    audian_and_vobiz,
+)
+from tests.support.reports import as_shown, expected_totals
 
 
 @pytest.fixture
 def ledger(db):
-    audian = ProviderAccountFactory(
-        provider=ProviderFactory(slug="audian", name="Audian"), name="Audian main"
-    )
-    vobiz = ProviderAccountFactory(
-        provider=ProviderFactory(slug="vobiz", name="Vobiz"), name="Vobiz India", currency="INR"
-    )
+    audian, vobiz = audian_and_vobiz()
     now = timezone.now()
     rows = [
         (audian, "recurring", "1.9900", "+14155550100", "Monthly rental"),

@@ -21,10 +21,9 @@ from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.services.sync import sync_account
-from tests.e2e.conftest import PASSWORD, ConsoleErrors
-from tests.e2e.test_content_security_policy_in_browser import RECORD_VIOLATIONS
-from tests.factories import NumberOrderFactory
-from tests.unit.test_sync import World
+from tests.support.browser import RECORD_VIOLATIONS, ConsoleErrors
+from tests.support.factories import PASSWORD, NumberOrderFactory
+from tests.support.world import World
 
 AXE_SOURCE = (Path(settings.BASE_DIR) / "static/vendor/axe-core/axe.min.js").read_text()
 AXE_OPTIONS = {

@@ -17,7 +17,7 @@ from portal.providers.phone import format_international
 from portal.providers.sandbox import build_app
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from tests.unit.test_buying import Market, market_state, with_fault_on_writes
+from tests.support.market import Market, market_state, with_fault_on_writes
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

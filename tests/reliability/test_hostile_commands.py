@@ -21,10 +21,10 @@ from portal.models import SyncRun
 from portal.providers.sandbox import build_state
 from portal.services.sync import queue_sync, sync_account
 from portal.tasks import run_queued_sync
-from tests.conftest import RELIABILITY_RESULTS
 from tests.support.hostile import SANE_NUMBERS, HostileUpstream
+from tests.support.paths import RELIABILITY_RESULTS
 from tests.support.under_attack import account_at, stored
-from tests.unit.test_sync import World, serve
+from tests.support.world import World, serve
 
 MB = 1024 * 1024
 # The bounds for the default limits.
@@ -79,6 +79,9 @@ def upstream():
         yield server
 
 
+# Committed rows (the commands are other processes), with the database put back as it was
+# around each test like the other transactional tests: a flush alone would let post_migrate
+# make the content types anew, under ids that a later test's restore then collides with.
 @pytest.mark.long
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize(("mode", "slug", "target", "most_requests"), CASES)

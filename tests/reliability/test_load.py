@@ -10,8 +10,8 @@ from numbers.models import PhoneNumber
 from portal.benchmark import seed
 from portal.benchmark.load import finance_visits, run_load, support_visits
 from portal.roles import FINANCE, SUPPORT
-from tests.conftest import RELIABILITY_RESULTS
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
+from tests.support.paths import RELIABILITY_RESULTS
 
 USERS = 10
 QUICK_SECONDS, LONG_SECONDS = 5, 60

@@ -21,8 +21,9 @@ from portal.models import AuditEvent, SyncRun
 from portal.providers.sandbox import build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.services.sync import queue_sync, sync_account, takeover_age
-from tests.factories import UserFactory
-from tests.unit.test_sync import World, serve
+from tests.support.factories import UserFactory
+from tests.support.threads import at_once
+from tests.support.world import World, serve
 
 ELSEWHERE = "worker-7.example:4242:4026531836:123456"  # a process on another host
 
@@ -120,24 +121,16 @@ def test_two_syncs_of_one_account_started_at_the_same_moment_one_runs_one_is_ski
     with serve(state, FaultConfig(latency=0.02)) as url:
         world = World(state, url)
         account = world.accounts["vobiz"]
-        start = threading.Barrier(2)
         outcomes = []
 
         def command():
-            start.wait()
             try:
                 call_command("sync", "--account", str(account.pk))
                 outcomes.append("ran")
             except CommandError as exc:
                 outcomes.append(str(exc))
-            finally:
-                connection.close()
 
-        threads = [threading.Thread(target=command) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        at_once(command)
 
         upstream = state.account("vobiz", account.upstream_account_id)
         assert sorted(outcomes) == [

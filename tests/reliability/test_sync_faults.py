@@ -35,7 +35,7 @@ from portal.services.sync import (
     SyncAlreadyRunning,
     sync_account,
 )
-from tests.unit.test_sync import SLUGS, World, serve
+from tests.support.world import SLUGS, World, serve
 
 QUICK_SEEDS, LONG_SEEDS = 3, 50
 

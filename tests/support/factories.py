@@ -1,0 +1,188 @@
+"""factory-boy factories for the portal's models, with realistic defaults."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from billing.models import BalanceSnapshot, ServicePlan, Transaction
+from numbers.models import FeeSource, NumberOrder, PhoneNumber, Tag
+from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
+
+# Every user's password: the tests that sign in through a form type it.
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def groups(self, create, names):
+        if create and names:
+            self.groups.add(*(Group.objects.get(name=name) for name in names))
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Provider
+        django_get_or_create = ("slug",)
+
+    slug = "audian"
+    name = factory.LazyAttribute(lambda p: p.slug.capitalize())
+
+
+class ProviderAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProviderAccount
+
+    provider = factory.SubFactory(ProviderFactory)
+    name = factory.Sequence(lambda n: f"Account {n}")
+    upstream_account_id = factory.Sequence(lambda n: f"acc_{n:06d}")
+    base_url = "http://127.0.0.1:8100/audian/v2"
+    api_secret = factory.Sequence(lambda n: f"secret-key-{n:04d}")
+    currency = "USD"
+
+
+class PhoneNumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PhoneNumber
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    provider = factory.SelfAttribute("account.provider")
+    number = factory.Sequence(lambda n: f"+1650{n:07d}")
+    country = "US"
+    number_type = PhoneNumber.Type.LOCAL
+    voice = True
+    sms = True
+    monthly_fee = Decimal("0.9900")
+    monthly_fee_source = FeeSource.LISTING
+    currency = factory.SelfAttribute("account.currency")
+    purchased_at = factory.LazyFunction(timezone.now)
+
+
+class NumberOrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NumberOrder
+
+    idempotency_key = factory.Faker("uuid4", cast_to=None)
+    account = factory.SubFactory(ProviderAccountFactory)
+    number = factory.Sequence(lambda n: f"+1628{n:07d}")
+    currency = factory.SelfAttribute("account.currency")
+
+
+class TransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transaction
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    upstream_id = factory.Sequence(lambda n: f"txn_{n:08d}")
+    kind = Transaction.Kind.DEBIT
+    amount = Decimal("25.0000")
+    currency = factory.SelfAttribute("account.currency")
+    description = "Monthly phone number rental"
+    occurred_at = factory.LazyFunction(timezone.now)
+
+
+class BalanceSnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BalanceSnapshot
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    balance = Decimal("150.0000")
+    currency = factory.SelfAttribute("account.currency")
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Group {n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"customer-{n}")
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    """A finished sync (the database allows one queued/running sync per account)."""
+
+    class Meta:
+        model = SyncRun
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    kind = SyncRun.Kind.ALL
+    status = SyncRun.Status.SUCCEEDED
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyAttribute(lambda run: run.started_at + timedelta(seconds=4))
+    rows_fetched = 120
+    rows_created = 3
+    rows_updated = 1
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    """A label change of a number; pass `target=` to audit another object."""
+
+    class Meta:
+        model = AuditEvent
+
+    class Params:
+        target = factory.SubFactory(PhoneNumberFactory)
+
+    actor = factory.SubFactory(UserFactory)
+    action = AuditEvent.Action.LABEL
+    content_type = factory.LazyAttribute(lambda e: ContentType.objects.get_for_model(e.target))
+    object_id = factory.LazyAttribute(lambda e: str(e.target.pk))
+    object_repr = factory.LazyAttribute(lambda e: str(e.target))
+    before = factory.Dict({"label": ""})
+    after = factory.Dict({"label": "Support line"})
+
+
+class ServicePlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServicePlan
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    upstream_id = factory.Sequence(lambda n: f"plan_{n:06d}")
+    name = "Standard US numbers"
+    # Decimal strings, as the upstream publishes rates.
+    rates = factory.Dict({"phone_numbers": {"did_us": {"rate": "1.0000", "activation": "0.5000"}}})
+
+
+# The providers as the portal names them.
+PROVIDER_NAMES = {"audian": "Audian", "vobiz": "Vobiz", "ravan": "Ravan", "tryvox": "TryVox"}
+
+
+def provider_account(slug: str, **fields) -> ProviderAccount:
+    """An account at the provider `slug`, the provider named as the portal names it."""
+    provider = ProviderFactory(slug=slug, name=PROVIDER_NAMES[slug])
+    return ProviderAccountFactory(provider=provider, **fields)
+
+
+def audian_and_vobiz() -> tuple[ProviderAccount, ProviderAccount]:
+    """The pair of accounts the lists' tests hold: "Audian main" in USD, "Vobiz India" in
+    INR."""
+    return (
+        provider_account("audian", name="Audian main"),
+        provider_account("vobiz", name="Vobiz India", currency="INR"),
+    )
+
+
+def grant(group: str, codename: str) -> None:
+    """Give a role (its group) one more permission, as an admin would in the admin."""
+    Group.objects.get(name=group).permissions.add(Permission.objects.get(codename=codename))

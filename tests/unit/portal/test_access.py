@@ -1,0 +1,401 @@
+"""Every page needs a login, and each role reaches exactly the pages its permissions allow.
+
+`test_access_matrix` asks every URL of the project, as the resolver lists it, with every
+role and every HTTP method, and compares the answer with `EXPECTED`: a new URL fails until
+it is listed there, and no answer is ever a 500. Django admin's own URLs (its login, its
+per-object pages, jsi18n…) are Django's; what the portal adds to admin are its
+registrations, so the matrix covers the admin index and each registered model's changelist
+and add page, all staff-only.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from numbers.models import NumberOrder
+from portal.roles import FINANCE, SUPPORT
+from tests.support.factories import (
+    NumberOrderFactory,
+    PhoneNumberFactory,
+    ProviderAccountFactory,
+    ProviderFactory,
+    UserFactory,
+)
+
+# POST last: it may change what the other methods would see (a sign-out, a label).
+METHODS = ("GET", "HEAD", "PUT", "PATCH", "DELETE", "POST")
+ROLES = ("anonymous", "inactive", "plain", "support", "finance", "admin")
+LOGGED_IN = ("plain", "support", "finance", "admin")
+# Not logged in: an anonymous visitor, and an active session of a user since deactivated
+# (an inactive superuser, who would otherwise be allowed everything).
+LOGGED_OUT = ("anonymous", "inactive")
+
+LOGIN = "login"  # a redirect to the portal's login page, with ?next=
+ADMIN_LOGIN = "admin-login"  # a redirect to Django admin's login page, with ?next=
+
+# What a URL answers one role, by method; a method left out is refused with 405.
+PAGE = {"GET": 200, "HEAD": 200}
+EVERY_METHOD = dict.fromkeys(METHODS, LOGIN)
+FORBIDDEN = dict.fromkeys(METHODS, 403)
+
+
+def post_only(status):
+    return {"POST": status}
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may use a URL and how it answers them: `allowed` for the roles in `roles`,
+    403 for the other logged-in roles, the login page for those not logged in."""
+
+    roles: tuple[str, ...]
+    allowed: dict
+
+    def answers(self, role) -> dict:
+        if role in LOGGED_OUT:
+            return EVERY_METHOD
+        if role not in self.roles:
+            return FORBIDDEN
+        return self.allowed
+
+
+EVERYONE = LOGGED_IN
+SUPPORT_ROLES = ("support", "admin")
+FINANCE_ROLES = ("finance", "admin")
+STAFF_ROLES = ("support", "finance", "admin")
+
+
+def public(answers) -> dict:
+    return dict.fromkeys(ROLES, answers)
+
+
+def per_role(**answers) -> dict:
+    assert set(answers) == set(ROLES)
+    return answers
+
+
+def admin_page(admin_answers, *, logged_out=LOGIN) -> dict:
+    """Django admin lets staff in only, whatever the method. A logged-in user who is not
+    staff is sent to admin's own login page (to log in as someone else); those not logged
+    in are sent to the portal's login page, or admin's from its index."""
+    return {
+        **{role: dict.fromkeys(METHODS, logged_out) for role in LOGGED_OUT},
+        **{role: dict.fromkeys(METHODS, ADMIN_LOGIN) for role in LOGGED_IN if role != "admin"},
+        "admin": admin_answers,
+    }
+
+
+# Django admin answers every method of its index, changelists and add pages itself (an
+# empty changelist or add form posted back shows the page again).
+ADMIN_PAGE = dict.fromkeys(METHODS, 200)
+# Models admins edit in admin...
+EDITABLE_IN_ADMIN = (
+    ("auth", "group"),
+    ("auth", "user"),
+    ("portal", "provider"),
+    ("portal", "provideraccount"),
+    ("numbers", "tag"),
+)
+# ...and those it only shows: synced from upstreams, or records of what happened.
+READ_ONLY_IN_ADMIN = (
+    ("django_tasks_database", "dbtaskresult"),
+    ("axes", "accessattempt"),
+    ("axes", "accesslog"),
+    ("axes", "accessfailurelog"),
+    ("portal", "syncrun"),
+    ("portal", "auditevent"),
+    ("numbers", "phonenumber"),
+    ("numbers", "numberorder"),
+    ("billing", "transaction"),
+    ("billing", "balancesnapshot"),
+    ("billing", "serviceplan"),
+)
+
+
+def admin_model_pages(models, add_answers) -> dict:
+    pages = {}
+    for app, model in models:
+        pages[f"admin:{app}_{model}_changelist"] = admin_page(ADMIN_PAGE)
+        pages[f"admin:{app}_{model}_add"] = admin_page(add_answers)
+    return pages
+
+
+# (URL name, or route for an unnamed URL) → role → method → status.
+EXPECTED = {
+    # Public: the login page (which sends the logged-in on), health, favicon and logout.
+    "login": per_role(
+        anonymous={"GET": 200, "HEAD": 200, "POST": 200, "PUT": 200},
+        inactive={"GET": 200, "HEAD": 200, "POST": 200, "PUT": 200},
+        **dict.fromkeys(LOGGED_IN, dict.fromkeys(METHODS, 302)),
+    ),
+    "health": public({"GET": 200}),
+    "favicon.ico": public({"GET": 301}),
+    "logout": Access(EVERYONE, post_only(302)),
+    # Everyone logged in.
+    "dashboard": Access(EVERYONE, PAGE),
+    # Numbers: Support and Finance read; Support labels, releases and buys.
+    "numbers:list": Access(STAFF_ROLES, PAGE),
+    "numbers:detail": Access(STAFF_ROLES, PAGE),
+    "numbers:label": Access(SUPPORT_ROLES, {**PAGE, "POST": 302}),
+    "numbers:release": Access(SUPPORT_ROLES, {**PAGE, "POST": 200}),
+    "numbers:bulk_label": Access(SUPPORT_ROLES, post_only(200)),
+    "numbers:search": Access(SUPPORT_ROLES, PAGE),
+    # Without an offer the confirmation is a bad request.
+    "numbers:buy": Access(SUPPORT_ROLES, {"GET": 400, "HEAD": 400, "POST": 400}),
+    "numbers:orders": Access(STAFF_ROLES, PAGE),
+    "numbers:order_check": Access(SUPPORT_ROLES, post_only(302)),
+    # Sync: both roles see and start syncs.
+    "sync_runs": Access(STAFF_ROLES, PAGE),
+    "sync_progress": Access(STAFF_ROLES, {"GET": 302}),  # htmx's fragment; else the page
+    # Opened as a page, the start address leads to the sync page.
+    "start_sync": Access(STAFF_ROLES, {"GET": 302, "HEAD": 302, "POST": 302}),
+    "start_sync_account": Access(STAFF_ROLES, {"GET": 302, "HEAD": 302, "POST": 302}),
+    # Billing: Finance and admins; thresholds are set by admins only.
+    "billing:transactions": Access(FINANCE_ROLES, PAGE),
+    "billing:transactions_csv": Access(FINANCE_ROLES, {"GET": 200}),
+    "billing:transactions_xlsx": Access(FINANCE_ROLES, {"GET": 200}),
+    "billing:balances": Access(FINANCE_ROLES, PAGE),
+    "billing:balance_threshold": Access(("admin",), post_only(302)),
+    "billing:spend": Access(FINANCE_ROLES, PAGE),
+    "billing:plans": Access(FINANCE_ROLES, PAGE),
+    # Django admin: staff only.
+    "admin:index": admin_page(ADMIN_PAGE, logged_out=ADMIN_LOGIN),
+    **admin_model_pages(EDITABLE_IN_ADMIN, ADMIN_PAGE),
+    **admin_model_pages(READ_ONLY_IN_ADMIN, FORBIDDEN),
+}
+
+
+def _admin_url_names() -> list[str]:
+    """The admin pages the portal adds: the index, and each registered model's list and
+    add page (which Django admin shows only to staff with the model's permissions)."""
+    names = ["admin:index"]
+    for model in admin.site._registry:
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        names += [f"{prefix}_changelist", f"{prefix}_add"]
+    return names
+
+
+def project_url_names() -> list[str]:
+    """Every URL of the project by name (by route where it has none), from the resolver."""
+
+    def walk(patterns, namespace=None):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if entry.app_name == "admin":
+                    yield from _admin_url_names()
+                    continue
+                yield from walk(entry.url_patterns, entry.namespace or namespace)
+            elif isinstance(entry, URLPattern):
+                if entry.name:
+                    yield f"{namespace}:{entry.name}" if namespace else entry.name
+                else:
+                    yield str(entry.pattern)
+
+    return list(walk(get_resolver().url_patterns))
+
+
+URL_NAMES = project_url_names()
+
+
+def test_every_url_is_in_the_expectations():
+    assert len(URL_NAMES) == len(set(URL_NAMES))
+    assert set(URL_NAMES) == set(EXPECTED), "a new URL needs its access expectations"
+
+
+def test_the_resolver_lists_the_main_pages():
+    # Guards the walk itself: a walk that found nothing would pass the test above with an
+    # empty table.
+    assert {
+        "dashboard",
+        "numbers:list",
+        "numbers:detail",
+        "billing:transactions",
+        "sync_runs",
+        "favicon.ico",
+        "admin:index",
+        "admin:numbers_phonenumber_changelist",
+    } <= set(URL_NAMES)
+
+
+@pytest.fixture
+def objects(db):
+    """Real objects for the URLs' arguments. The account is at a provider whose labels stay
+    in the portal, and the order is settled, so no request of the matrix goes upstream."""
+    account = ProviderAccountFactory(
+        provider=ProviderFactory(slug="ravan"), base_url="http://127.0.0.1:1/ravan/api/v1"
+    )
+    number = PhoneNumberFactory(account=account)
+    order = NumberOrderFactory(
+        account=account,
+        number=number.number,
+        phone_number=number,
+        state=NumberOrder.State.COMPLETED,
+    )
+    return {"number": number, "order": order, "account": account}
+
+
+def url_for(name, objects) -> str:
+    if not name.startswith("admin:") and ":" not in name and "." in name:
+        return f"/{name}"  # an unnamed URL, by its route
+    kwargs = {
+        "numbers:detail": {"pk": objects["number"].pk},
+        "numbers:label": {"pk": objects["number"].pk},
+        "numbers:release": {"pk": objects["number"].pk},
+        "numbers:order_check": {"pk": objects["order"].pk},
+        "start_sync_account": {"account_id": objects["account"].pk},
+        "billing:balance_threshold": {"account_id": objects["account"].pk},
+    }.get(name)
+    return reverse(name, kwargs=kwargs)
+
+
+def log_in_as(client, role):
+    if role == "anonymous":
+        return
+    groups = {"support": [SUPPORT], "finance": [FINANCE]}.get(role, [])
+    superuser = role in ("admin", "inactive")
+    user = UserFactory(
+        username=f"matrix-{role}",
+        groups=groups,
+        is_staff=superuser,
+        is_superuser=superuser,
+        is_active=role != "inactive",
+    )
+    client.force_login(user)
+
+
+def expected_answers(name, role) -> dict:
+    expected = EXPECTED[name]
+    return expected.answers(role) if isinstance(expected, Access) else expected[role]
+
+
+def check_answer(response, expected, name, role, method):
+    where = f"{method} {name} as {role}"
+    if expected == LOGIN:
+        assert response.status_code == 302, where
+        assert response.url.startswith(reverse("login") + "?next="), where
+    elif expected == ADMIN_LOGIN:
+        assert response.status_code == 302, where
+        assert response.url.startswith(reverse("admin:login") + "?next="), where
+    else:
+        assert response.status_code == expected, where
+        if expected == 403 and method != "HEAD":
+            assert b"You may not open this page" in response.content, where
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", URL_NAMES)
+def test_access_matrix(client, objects, name, role):
+    log_in_as(client, role)
+    url = url_for(name, objects)
+    answers = expected_answers(name, role)
+    for method in METHODS:
+        # The test client raises a view's exception rather than answer 500: never a 500.
+        response = client.generic(method, url)
+        check_answer(response, answers.get(method, 405), name, role, method)
+        if method == "HEAD":
+            assert response.content == b"", name
+
+
+def test_an_inactive_users_session_counts_as_logged_out(client, db):
+    user = UserFactory(username="gone", is_staff=True, is_superuser=True, is_active=False)
+    # force_login writes the session whatever the flag; ModelBackend then refuses to load
+    # the user from it, so each request is anonymous.
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    assert ModelBackend().get_user(user.pk) is None
+    response = client.get(reverse("numbers:list"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert response.wsgi_request.user.is_anonymous
+
+
+def test_an_inactive_user_cannot_log_in(client, db):
+    UserFactory(username="gone", is_active=False)
+    response = client.post(
+        reverse("login"), {"username": "gone", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 200
+    assert response.wsgi_request.user.is_anonymous
+    assert get_user_model().objects.get(username="gone").last_login is None
+
+
+def test_login_and_health_are_public(client, db):
+    assert client.get(reverse("login")).status_code == 200
+    assert client.get(reverse("health")).json() == {"status": "ok"}
+
+
+# The Billing dropdown's entries.
+BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
+
+
+@pytest.mark.parametrize(
+    ("role", "visible", "hidden"),
+    [
+        (
+            "support_user",
+            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Sync"],
+            ["Billing", "Transactions", "Balances", "Spend", "Service plans", "Admin"],
+        ),
+        (
+            "finance_user",
+            ["Dashboard", "Numbers", "Orders", "Billing", *BILLING_NAV, "Sync"],
+            ["Buy numbers", "Admin"],
+        ),
+        (
+            "plain_user",
+            ["Dashboard"],
+            ["Numbers", "Buy numbers", "Orders", "Billing", *BILLING_NAV, "Sync", "Admin"],
+        ),
+        (
+            "admin_user",
+            [
+                "Dashboard",
+                "Numbers",
+                "Buy numbers",
+                "Orders",
+                "Billing",
+                *BILLING_NAV,
+                "Sync",
+                "Admin",
+            ],
+            [],
+        ),
+    ],
+)
+def test_navigation_shows_each_role_only_what_it_may_use(
+    client, db, request, role, visible, hidden
+):
+    client.force_login(request.getfixturevalue(role))
+    html = client.get(reverse("dashboard")).content.decode()
+    nav = html[html.index('data-testid="main-nav"') : html.index('data-testid="user-menu"')]
+    for label in visible:
+        assert f"</i>{label}" in nav, label
+    for label in hidden:
+        assert f"</i>{label}" not in nav, label
+
+
+def test_unknown_page_gets_the_styled_404(client, support_user):
+    client.force_login(support_user)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"This page does not exist" in response.content
+
+
+def test_server_error_page_renders_without_request_or_database(client):
+    from django.template.loader import render_to_string
+
+    html = render_to_string("500.html")
+    assert "Something went wrong on our side" in html
+    assert "/static/vendor/bootstrap/bootstrap.min.css" in html
+
+
+def test_logout_is_post_only_and_says_so(client, support_user):
+    client.force_login(support_user)
+    assert client.get(reverse("logout")).status_code == 405
+    response = client.post(reverse("logout"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert b"You are signed out." in response.content
+    assert client.get(reverse("dashboard")).status_code == 302
