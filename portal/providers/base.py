@@ -14,10 +14,11 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Any, ClassVar
 
 import httpx
@@ -127,6 +128,14 @@ def offer_matches(query: SearchQuery, offer: AvailableNumber) -> bool:
         and (not area.isdigit() or national_number_of(offer.number).startswith(area))
         and query.contains in offer.number
     )
+
+
+def first_matching(query: SearchQuery, offers: Iterable[AvailableNumber]) -> list[AvailableNumber]:
+    """The first `query.limit` of `offers` that match `query` (offer_matches). `offers` is
+    read no further than that, so a paged inventory stops asking once enough have come."""
+    if query.limit < 1:
+        return []
+    return list(islice((offer for offer in offers if offer_matches(query, offer)), query.limit))
 
 
 @dataclass(frozen=True, slots=True)

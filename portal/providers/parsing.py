@@ -284,6 +284,18 @@ class Reader:
             raise self._error(f"{key}: expected text, got {type(value).__name__}")
         return value
 
+    def term(self, key: str, vocabulary: Mapping[str, str], *, what: str = "value") -> str:
+        """The provider's term at `key` in the portal's words (`vocabulary`); a term the
+        portal does not know is refused rather than guessed."""
+        value = self.str(key)
+        if value not in vocabulary:
+            raise UnexpectedResponse(
+                f"{self.where}.{key}: unknown {what} {value!r}",
+                provider=self.provider,
+                excerpt=excerpt(self.value),
+            )
+        return vocabulary[value]
+
     def int(self, key: str, default: int | None = None) -> int:
         value = self._get(key, required=default is None)
         if value is None:

@@ -40,7 +40,7 @@ from portal.providers.base import (
     SearchQuery,
     ServicePlan,
     UpstreamTransaction,
-    offer_matches,
+    first_matching,
 )
 from portal.providers.capabilities import Capability
 from portal.providers.optional import CALL_EVERY_TIME, Endpoint, OptionalEndpoints
@@ -183,15 +183,7 @@ class AudianAdapter(ProviderAdapter):
         """§2.3-R. The search has no type filter (Audian's numbers carry no type: it is the
         number's own), so the query is checked here, reading on until `query.limit` offers
         match or the inventory ends."""
-        offers = []
-        if query.limit < 1:
-            return offers
-        for offer in self._iter_offers(query):
-            if offer_matches(query, offer):
-                offers.append(offer)
-                if len(offers) >= query.limit:
-                    break
-        return offers
+        return first_matching(query, self._iter_offers(query))
 
     def purchase(
         self, number: str, *, label: str = "", quote: AvailableNumber | None = None
@@ -342,14 +334,6 @@ class AudianAdapter(ProviderAdapter):
 
     # --- records ----------------------------------------------------------------------
 
-    def _vocabulary(self, reader: Reader, key: str, table: Mapping[str, str]) -> str:
-        value = reader.str(key)
-        if value not in table:
-            raise self._unexpected(
-                f"{reader.where}.{key}", f"unknown value {value!r}", reader.value
-            )
-        return table[value]
-
     def _strings(self, reader: Reader, key: str) -> frozenset[str]:
         values = reader.list(key, required=False)
         if not all(isinstance(value, str) for value in values):
@@ -362,7 +346,7 @@ class AudianAdapter(ProviderAdapter):
         billing = number.object("billing", required=False)
         return OwnedNumber(
             number=e164,
-            status=self._vocabulary(number, "status", NUMBER_STATUS),
+            status=number.term("status", NUMBER_STATUS),
             currency=CURRENCY,
             upstream_id=number.str("id"),
             label=number.str("friendly_name", ""),
@@ -380,7 +364,7 @@ class AudianAdapter(ProviderAdapter):
         state_holder = read_only if read_only and not document.has("state") else document
         return OwnedNumber(
             number=e164,
-            status=self._vocabulary(state_holder, "state", NUMBER_STATUS),
+            status=state_holder.term("state", NUMBER_STATUS),
             currency=CURRENCY,
             label=document.str("friendly_name", ""),
             country=country_of(e164),
@@ -444,7 +428,7 @@ class AudianAdapter(ProviderAdapter):
     def _transaction(self, item: Reader) -> UpstreamTransaction:
         """SEED-001's item (`created` ISO text or Kazoo Gregorian seconds, §4) or family
         R's (`created_at`, `currency`, `reference`, §2.8-R)."""
-        kind = self._vocabulary(item, "type", TRANSACTION_KIND)
+        kind = item.term("type", TRANSACTION_KIND)
         amount = abs(item.money("amount"))  # §2.8-K: the direction is in `type`
         occurred_at = item.datetime("created" if item.has("created") else "created_at")
         description = item.str("description", "")

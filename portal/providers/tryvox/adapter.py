@@ -39,7 +39,7 @@ from portal.providers.base import (
     OwnedNumber,
     ProviderAdapter,
     SearchQuery,
-    offer_matches,
+    first_matching,
 )
 from portal.providers.capabilities import Capability
 from portal.providers.paging import PageGuard
@@ -120,17 +120,11 @@ class TryVoxAdapter(ProviderAdapter):
         """Inventory search ([INFERRED] endpoint, tryvox.md §2.3). TryVox filters by
         type, region name and digits but not by area code or capabilities, and its
         filters are unverified: the whole query is checked here too."""
-        found: list[AvailableNumber] = []
         if query.limit < 1:
-            return found
+            return []
         params = self._inventory_params(query)
-        for item in self._pages(self._account_path("inventory/numbers"), params, "inventory"):
-            offer = self._available(item)
-            if offer_matches(query, offer):
-                found.append(offer)
-                if len(found) >= query.limit:
-                    break
-        return found
+        items = self._pages(self._account_path("inventory/numbers"), params, "inventory")
+        return first_matching(query, (self._available(item) for item in items))
 
     def purchase(
         self, number: str, *, label: str = "", quote: AvailableNumber | None = None
@@ -207,30 +201,14 @@ class TryVoxAdapter(ProviderAdapter):
 
     def _owned(self, item: Reader) -> OwnedNumber:
         return OwnedNumber(
-            number=item.e164("e164"),
-            status=_mapped(item, "status", STATUSES),
-            currency=_currency(item),
-            country=item.str("country", "").upper(),
-            region=item.str("region", ""),
-            number_type=NUMBER_TYPES.get(item.str("type", ""), "unknown"),
-            capabilities=_capabilities(item),
-            setup_fee=item.money("setup_fee"),
-            monthly_fee=item.money("monthly_fee"),
+            status=item.term("status", STATUSES),
             purchased_at=item.datetime("created_at", required=False),
             released_at=item.datetime("released_at", required=False),
+            **_number_facts(item),
         )
 
     def _available(self, item: Reader) -> AvailableNumber:
-        return AvailableNumber(
-            number=item.e164("e164"),
-            currency=_currency(item),
-            country=item.str("country", "").upper(),
-            region=item.str("region", ""),
-            number_type=NUMBER_TYPES.get(item.str("type", ""), "unknown"),
-            capabilities=_capabilities(item),
-            setup_fee=item.money("setup_fee"),
-            monthly_fee=item.money("monthly_fee"),
-        )
+        return AvailableNumber(**_number_facts(item))
 
     @staticmethod
     def _inventory_params(query: SearchQuery) -> dict[str, str]:
@@ -258,15 +236,18 @@ def _error_field(body: Any, name: str) -> Any:
     return error.get(name) if isinstance(error, Mapping) else None
 
 
-def _mapped(item: Reader, key: str, vocabulary: Mapping[str, str]) -> str:
-    value = item.str(key)
-    if value not in vocabulary:
-        raise errors.UnexpectedResponse(
-            f"{item.where}.{key}: unknown value {value!r}",
-            provider=item.provider,
-            excerpt=excerpt(item.value),
-        )
-    return vocabulary[value]
+def _number_facts(item: Reader) -> dict:
+    """What an owned number and an offer both state, under the same names (tryvox.md §2)."""
+    return {
+        "number": item.e164("e164"),
+        "currency": _currency(item),
+        "country": item.str("country", "").upper(),
+        "region": item.str("region", ""),
+        "number_type": NUMBER_TYPES.get(item.str("type", ""), "unknown"),
+        "capabilities": _capabilities(item),
+        "setup_fee": item.money("setup_fee"),
+        "monthly_fee": item.money("monthly_fee"),
+    }
 
 
 def _currency(item: Reader) -> str:

@@ -77,7 +77,7 @@ TRANSACTION_KINDS = {
 # §2.8 and §4 book a number's setup fee under `did_rental` too; only its description tells
 # it from the rental that recurs ([INFERRED]: "Number setup fee"). It is a one-time debit.
 ONE_TIME_RENTAL_CHARGE = re.compile(r"\b(setup|set-up|activation|one[- ]time)\b", re.IGNORECASE)
-TRANSACTION_DIRECTIONS = ("debit", "credit")
+TRANSACTION_DIRECTIONS = {"debit": "debit", "credit": "credit"}
 # §2.8 [DOCS-OLD]: no `reference_type`, but a `reference` such as "cdr:<uuid>" (current
 # references read "cdr_<uuid>"), whose prefix names the same thing.
 REFERENCE_PREFIX = re.compile(r"^(did_rental|cdr)[:_]")
@@ -215,17 +215,11 @@ class VobizAdapter(ProviderAdapter):
             page += 1
 
     def _owned_number(self, item: Reader) -> OwnedNumber:
-        status = item.str("status")
-        if status not in STATUSES:
-            raise errors.UnexpectedResponse(
-                f"{item.where}.status: unknown status {status!r}",
-                provider=self.name,
-                excerpt=parsing.excerpt(item.value),
-            )
+        status = item.term("status", STATUSES, what="status")
         number = item.e164("e164")
         return OwnedNumber(
             number=number,
-            status="suspended" if item.bool("is_blocked", False) else STATUSES[status],
+            status="suspended" if item.bool("is_blocked", False) else status,
             currency=item.currency("currency"),
             upstream_id=item.str("id", ""),
             label=self._label(item),
@@ -410,13 +404,7 @@ class VobizAdapter(ProviderAdapter):
                 return
 
     def _transaction(self, row: Reader) -> UpstreamTransaction:
-        direction = row.str("type")
-        if direction not in TRANSACTION_DIRECTIONS:
-            raise errors.UnexpectedResponse(
-                f"{row.where}.type: unknown transaction type {direction!r}",
-                provider=self.name,
-                excerpt=parsing.excerpt(row.value),
-            )
+        direction = row.term("type", TRANSACTION_DIRECTIONS, what="transaction type")
         amount = row.money("amount")
         currency = row.currency("currency")
         occurred_at = row.datetime("created_at", required=False) or row.datetime("processed_at")
