@@ -6,7 +6,7 @@ A fee is taken from the best source the provider has, in this order:
    state both fees; Ravan its `price` per 28 days, never a setup fee; Audian neither);
 2. the price quoted when the portal bought the number (the offer the buyer confirmed, or
    the purchase answer where it states one);
-3. the account's service plan rate for the number's type (Audian; `billing.plans`);
+3. the account's service plan rate for the number's type (Audian; `billing.services.plan_fees`);
 4. otherwise the fee is unknown: NULL, shown "—", left out of sums. Never 0.
 
 A listing that lacks a fee leaves what the portal learned from a better-or-other source as

@@ -21,7 +21,7 @@ from portal.providers.fanout import ask_accounts
 # Offers carried from the search to the buy dialog
 # ---------------------------------------------------------------------------------------
 
-OFFER_SALT = "numbers.buying.offer"
+OFFER_SALT = "numbers.buying.offer"  # its first name, kept: tokens in flight stay valid
 OFFER_MAX_AGE = 60 * 60  # seconds: an older search result is searched again, not bought
 
 

@@ -1,7 +1,7 @@
 """Labels and tags for many numbers at once.
 
 Tags are the portal's own. A label goes to the provider too where the provider keeps labels
-(as the inline edit sends it, numbers.labels.set_label), one number at a time, for at most
+(as the inline edit sends it, numbers.services.labels.set_label), one number at a time, for at most
 UPSTREAM_LABEL_LIMIT numbers a change; each says whether its provider took it. Beyond that,
 until bulk jobs can send more, labels change in the portal only, and the result says so.
 The portal's part goes in batches of a fixed number of queries, however many numbers match,

@@ -50,7 +50,7 @@ def is_not_offered(error: UpstreamError) -> bool:
 class OptionalEndpoints:
     """How optional endpoints are read. This one calls every time and lets a missing one
     raise like any failure; the sync passes one that remembers, per account, which are not
-    offered (portal.endpoints.AccountEndpoints)."""
+    offered (portal.services.endpoints.AccountEndpoints)."""
 
     def read(self, endpoint: Endpoint, call: Callable[[], T], *, default: T) -> T:
         """What `call` returns, or `default` where the account does not offer `endpoint`."""
