@@ -4,7 +4,7 @@ number fees) by sync, so the admin only shows it."""
 from django.contrib import admin
 
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
-from portal.admin import AccountListFilter, ReadOnlyAdminMixin, money_column, pretty_json
+from portal.admin import AccountListFilter, ReadOnlyAdminMixin, json_column, money_column
 
 
 @admin.register(Transaction)
@@ -66,7 +66,4 @@ class ServicePlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "rates_json",
         "synced_at",
     )
-
-    @admin.display(description="rates")
-    def rates_json(self, plan):
-        return pretty_json(plan.rates)
+    rates_json = json_column("rates", "rates")

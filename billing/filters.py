@@ -1,25 +1,26 @@
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import django_filters
 from django import forms
 from django.utils import timezone
 
 from billing.models import Transaction
-from portal.filters import AccountFilter, StyledFilterSet, digits_in_number
+from portal.filters import (
+    AccountFilter,
+    ProviderFilter,
+    StyledFilterSet,
+    digits_in_number,
+    start_of_day,
+)
 from portal.forms import DateInput, MarksInvalidFields, MoreFiltersMixin
-from portal.models import Provider, ProviderAccount
+from portal.models import ProviderAccount
 from portal.money import MONEY_DIGITS, MONEY_PLACES
 
 # Dates outside these years are typing mistakes, and far enough out they cannot even be
 # turned into a time of day in the portal's time zone.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
-
-
-def start_of_day(day: date) -> datetime:
-    """Midnight at the start of `day` in the portal's time zone (settings.TIME_ZONE)."""
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _first_of_month(day: date) -> date:
@@ -141,13 +142,7 @@ class TransactionFilter(MoreFiltersMixin, StyledFilterSet):
     )
     date_from = django_filters.DateFilter(label="From", method="on_or_after", widget=DateInput)
     date_to = django_filters.DateFilter(label="To", method="on_or_before", widget=DateInput)
-    provider = django_filters.ModelChoiceFilter(
-        field_name="account__provider",
-        label="Provider",
-        queryset=Provider.objects.all(),
-        to_field_name="slug",
-        empty_label="All providers",
-    )
+    provider = ProviderFilter(field_name="account__provider")
     account = AccountFilter(
         queryset=ProviderAccount.objects.select_related("provider").defer("api_secret")
     )

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from numbers.models import PhoneNumber
+from portal.choices import BadgeChoices
 from portal.db.constraints import number_is_e164
 from portal.models import ProviderAccount
 from portal.money import currency_field, currency_is_iso_code, money_field
@@ -17,17 +18,12 @@ class Transaction(models.Model):
     without a billing API; every page and export marks them as estimates.
     """
 
-    class Kind(models.TextChoices):
-        DEBIT = "debit", "Debit"
-        CREDIT = "credit", "Credit"
-        RECURRING = "recurring", "Recurring"
-        USAGE = "usage", "Usage"
-
-        @property
-        def badge(self) -> str:
-            """The Bootstrap classes of its badge ({% status_badge %}): money coming in in
-            green, money going out in a neutral one; text colours meet WCAG AA contrast."""
-            return "text-bg-light border" if self in Transaction.DEBIT_KINDS else "text-bg-success"
+    class Kind(BadgeChoices):
+        # Money coming in in green, money going out (DEBIT_KINDS) in a neutral colour.
+        DEBIT = "debit", "text-bg-light border", "Debit"
+        CREDIT = "credit", "text-bg-success", "Credit"
+        RECURRING = "recurring", "text-bg-light border", "Recurring"
+        USAGE = "usage", "text-bg-light border", "Usage"
 
     # Money leaving the account; everything else (credit) comes in.
     DEBIT_KINDS = (Kind.DEBIT, Kind.RECURRING, Kind.USAGE)

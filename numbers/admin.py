@@ -5,27 +5,20 @@ Numbers and orders mirror the upstreams: only the portal's own label and tags ar
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
 from django.http import HttpResponseRedirect
 
 from numbers.models import NumberOrder, PhoneNumber, Tag
 from numbers.services.labels import clean_label, ensure_labellable, set_label
-from portal.admin import AccountListFilter, ReadOnlyAdminMixin, money_column
+from portal.admin import AccountListFilter, CountColumnsMixin, ReadOnlyAdminMixin, money_column
 from portal.providers.errors import UpstreamError
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ("name", "number_count")
     search_fields = ("name",)
     ordering = ("name",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(number_count=Count("numbers"))
-
-    @admin.display(description="numbers", ordering="number_count")
-    def number_count(self, tag):
-        return tag.number_count
+    count_columns = {"number_count": "numbers"}
 
 
 class PhoneNumberAdminForm(forms.ModelForm):

@@ -1,25 +1,25 @@
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import django_filters
 from django import forms
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.text import capfirst
 
 from numbers.models import NumberOrder, PhoneNumber, Tag
-from portal.filters import AccountFilter, StyledFilterSet, digits_in_number
+from portal.filters import (
+    AccountFilter,
+    ProviderFilter,
+    StyledFilterSet,
+    digits_in_number,
+    start_of_day,
+)
 from portal.forms import DateInput, MoreFiltersMixin
-from portal.models import Provider
 from portal.providers.phone import country_choices
 
 CAPABILITY_CHOICES = [
     (name, capfirst(PhoneNumber._meta.get_field(name).verbose_name))
     for name in PhoneNumber.CAPABILITIES
 ]
-
-
-def _start_of_day(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class PhoneNumberFilterForm(forms.Form):
@@ -33,9 +33,7 @@ class PhoneNumberFilterForm(forms.Form):
 
 class PhoneNumberFilter(MoreFiltersMixin, StyledFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    provider = django_filters.ModelChoiceFilter(
-        queryset=Provider.objects.all(), to_field_name="slug", empty_label="All providers"
-    )
+    provider = ProviderFilter()
     account = AccountFilter()
     status = django_filters.ChoiceFilter(
         choices=PhoneNumber.Status.choices, empty_label="Any status"
@@ -113,10 +111,10 @@ class PhoneNumberFilter(MoreFiltersMixin, StyledFilterSet):
 
     # Whole days in the portal's time zone, as ranges on the column so its index serves.
     def purchased_on_or_after(self, queryset, name, value):
-        return queryset.filter(purchased_at__gte=_start_of_day(value))
+        return queryset.filter(purchased_at__gte=start_of_day(value))
 
     def purchased_on_or_before(self, queryset, name, value):
-        return queryset.filter(purchased_at__lt=_start_of_day(value + timedelta(days=1)))
+        return queryset.filter(purchased_at__lt=start_of_day(value + timedelta(days=1)))
 
 
 class NumberOrderFilter(StyledFilterSet):

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from portal.choices import BadgeChoices
 from portal.db.constraints import number_is_e164
 from portal.models import Provider, ProviderAccount
 from portal.money import currency_field, currency_is_iso_code, money_field
@@ -38,22 +39,11 @@ class PhoneNumber(models.Model):
     transactions and history stay attached.
     """
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PENDING = "pending", "Pending"
-        SUSPENDED = "suspended", "Suspended"
-        RELEASED = "released", "Released"
-
-        @property
-        def badge(self) -> str:
-            """The Bootstrap classes of its badge ({% status_badge %}): colours whose text
-            meets WCAG AA contrast."""
-            return {
-                "active": "text-bg-success",
-                "pending": "text-bg-info",
-                "suspended": "text-bg-warning",
-                "released": "text-bg-secondary",
-            }[self.value]
+    class Status(BadgeChoices):
+        ACTIVE = "active", "text-bg-success", "Active"
+        PENDING = "pending", "text-bg-info", "Pending"
+        SUSPENDED = "suspended", "text-bg-warning", "Suspended"
+        RELEASED = "released", "text-bg-secondary", "Released"
 
     class Type(models.TextChoices):
         LOCAL = "local", "Local"
@@ -213,24 +203,12 @@ class NumberOrder(models.Model):
     """One purchase attempt. The idempotency key, made when the buy dialog opened, is unique,
     so double submits and retries can only ever reach one order and one upstream purchase."""
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUBMITTED = "submitted", "Submitted"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Unknown (being checked)"
-
-        @property
-        def badge(self) -> str:
-            """The Bootstrap classes of its badge ({% status_badge %}): colours whose text
-            meets WCAG AA contrast."""
-            return {
-                "pending": "text-bg-info",
-                "submitted": "text-bg-info",
-                "completed": "text-bg-success",
-                "failed": "text-bg-danger",
-                "unknown": "text-bg-warning",
-            }[self.value]
+    class State(BadgeChoices):
+        PENDING = "pending", "text-bg-info", "Pending"
+        SUBMITTED = "submitted", "text-bg-info", "Submitted"
+        COMPLETED = "completed", "text-bg-success", "Completed"
+        FAILED = "failed", "text-bg-danger", "Failed"
+        UNKNOWN = "unknown", "text-bg-warning", "Unknown (being checked)"
 
     OPEN_STATES = (State.PENDING, State.SUBMITTED)
 

@@ -1,7 +1,7 @@
 """Django admin for providers, accounts (with write-only credentials), syncs and the audit log.
 
-The helpers at the top (read-only admins, money and JSON columns, the account filter) are
-shared with `numbers.admin` and `billing.admin`.
+The helpers at the top (read-only admins, money, JSON and count columns, the account filter)
+are shared with `numbers.admin` and `billing.admin`.
 """
 
 import json
@@ -83,6 +83,41 @@ def pretty_json(value):
     return format_html("<pre>{}</pre>", text)
 
 
+def json_column(field, description):
+    """An admin column (or read-only field) showing the JSON in `field` (pretty_json)."""
+
+    @admin.display(description=description)
+    def column(model_admin, obj):
+        return pretty_json(getattr(obj, field))
+
+    return column
+
+
+class CountColumnsMixin:
+    """List columns counting each row's related rows: `count_columns` maps a column's name
+    to the relation it counts. The list's one query annotates the counts (no query a row),
+    so the columns sort as well; each is headed by its relation's name."""
+
+    count_columns: dict[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, relation in cls.count_columns.items():
+            setattr(cls, name, _count_column(name, relation))
+
+    def get_queryset(self, request):
+        counts = {name: Count(relation) for name, relation in self.count_columns.items()}
+        return super().get_queryset(request).annotate(**counts)
+
+
+def _count_column(name, relation):
+    @admin.display(description=relation, ordering=name)
+    def column(model_admin, obj):
+        return getattr(obj, name)
+
+    return column
+
+
 class AccountListFilter(admin.RelatedFieldListFilter):
     """Filter by provider account. An account's name includes its provider, so the choices
     are loaded with it in one query instead of one query per account."""
@@ -93,19 +128,13 @@ class AccountListFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "account_count", "docs_url")
     search_fields = ("name", "slug")
     ordering = ("name",)
     prepopulated_fields = {"slug": ("name",)}
     formfield_overrides = URL_FIELD_OVERRIDES
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(account_count=Count("accounts"))
-
-    @admin.display(description="accounts", ordering="account_count")
-    def account_count(self, provider):
-        return provider.account_count
+    count_columns = {"account_count": "accounts"}
 
 
 class ProviderAccountForm(forms.ModelForm):
@@ -328,13 +357,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return event.object_repr
         return format_html('<a href="{}">{}</a>', url, event.object_repr)
 
-    @admin.display(description="before")
-    def before_json(self, event):
-        return pretty_json(event.before)
-
-    @admin.display(description="after")
-    def after_json(self, event):
-        return pretty_json(event.after)
+    before_json = json_column("before", "before")
+    after_json = json_column("after", "after")
 
 
 User = get_user_model()

@@ -1,6 +1,6 @@
 """A choice (a status, a state, a kind) as a Bootstrap badge in its colour, the one way
 tables and templates ({% status_badge %}) show one. The colours stay with the choices:
-each choices class has a `badge` property (e.g. PhoneNumber.Status)."""
+each choice has a `badge` (portal.choices.BadgeChoices, e.g. PhoneNumber.Status)."""
 
 from html import escape
 

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
+from portal.choices import BadgeChoices
 from portal.money import currency_field, currency_is_iso_code, money_field
 from portal.providers import adapter_class
 from portal.providers.base import ProviderAdapter
@@ -145,26 +146,13 @@ class SyncRun(models.Model):
         TRANSACTIONS = "transactions", "Transactions"
         BALANCE = "balance", "Balance"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        PARTIAL = "partial", "Partly succeeded"
-        FAILED = "failed", "Failed"
-        INTERRUPTED = "interrupted", "Interrupted"
-
-        @property
-        def badge(self) -> str:
-            """The Bootstrap classes of its badge ({% status_badge %}): colours whose text
-            meets WCAG AA contrast."""
-            return {
-                "queued": "text-bg-info",
-                "running": "text-bg-info",
-                "succeeded": "text-bg-success",
-                "partial": "text-bg-warning",
-                "failed": "text-bg-danger",
-                "interrupted": "text-bg-danger",
-            }[self.value]
+    class Status(BadgeChoices):
+        QUEUED = "queued", "text-bg-info", "Queued"
+        RUNNING = "running", "text-bg-info", "Running"
+        SUCCEEDED = "succeeded", "text-bg-success", "Succeeded"
+        PARTIAL = "partial", "text-bg-warning", "Partly succeeded"
+        FAILED = "failed", "text-bg-danger", "Failed"
+        INTERRUPTED = "interrupted", "text-bg-danger", "Interrupted"
 
     IN_PROGRESS = (Status.QUEUED, Status.RUNNING)
 

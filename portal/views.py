@@ -2,7 +2,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.auth.views import LogoutView
 from django.db import connection
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -11,12 +10,10 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import TemplateView
-from django_filters.views import FilterView
-from django_tables2 import LazyPaginator, SingleTableMixin
 
 from portal.dashboard import panels_for
 from portal.filters import SyncRunFilter
-from portal.htmx import HtmxTableMixin
+from portal.lists import FilteredTableView
 from portal.models import ProviderAccount, SyncRun
 from portal.selectors.sync import accounts_with_last_sync, has_accounts
 from portal.tables import SyncRunTable
@@ -58,17 +55,14 @@ class SignOutView(LogoutView):
         return response
 
 
-class SyncRunListView(PermissionRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class SyncRunListView(FilteredTableView):
     """Recent sync runs with their figures and errors, and the buttons that start one."""
 
     permission_required = "portal.view_syncrun"
-    raise_exception = True
     model = SyncRun
     table_class = SyncRunTable
     filterset_class = SyncRunFilter
     template_name = "portal/sync_runs.html"
-    paginator_class = LazyPaginator
-    table_pagination = {"per_page": 50}
 
     def get_queryset(self):
         return SyncRun.objects.select_related("account__provider", "triggered_by")

@@ -2,9 +2,9 @@
 
 from decimal import Decimal
 
-from portal.models import AuditEvent, ProviderAccount
+from portal.models import ProviderAccount
 from portal.money import MONEY_PLACES
-from portal.services.audit import record_audit_event
+from portal.services.accounts import record_field_change
 
 QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 
@@ -21,12 +21,5 @@ def set_low_balance_threshold(
         return False
     account.low_balance_threshold = threshold
     account.save(update_fields=["low_balance_threshold", "updated_at"])
-    record_audit_event(
-        actor=actor,
-        action=AuditEvent.Action.ACCOUNT_CHANGE,
-        obj=account,
-        # As the admin's account changes record it: the value as text, None when unset.
-        before={"low_balance_threshold": None if before is None else str(before)},
-        after={"low_balance_threshold": None if threshold is None else str(threshold)},
-    )
+    record_field_change(account, "low_balance_threshold", before, threshold, actor=actor)
     return True

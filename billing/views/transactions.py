@@ -6,15 +6,13 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views import View
-from django_filters.views import FilterView
-from django_tables2 import LazyPaginator, SingleTableMixin
 
 from billing.exports import csv_response, xlsx_response
 from billing.filters import TransactionFilter
 from billing.models import Transaction
 from billing.selectors.transactions import transaction_totals, transactions_for_list
 from billing.tables import PER_PAGE, PER_PAGE_CHOICES, TransactionTable, sorted_like_table
-from portal.htmx import HtmxTableMixin
+from portal.lists import FilteredTableView
 
 VIEW_PERMISSION = "billing.view_transaction"
 EXPORT_PERMISSION = "billing.export_transactions"
@@ -38,17 +36,14 @@ def filter_errors(form) -> list[tuple[str, str]]:
     ]
 
 
-class TransactionListView(PermissionRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class TransactionListView(FilteredTableView):
     permission_required = VIEW_PERMISSION
-    raise_exception = True
     model = Transaction
     table_class = TransactionTable
     filterset_class = TransactionFilter
     template_name = "billing/transaction_list.html"
     partial_template_name = "billing/transaction_list.html#table"
-    # Never COUNT(*) the page's rows: the paginator looks one row ahead instead (the
-    # totals count what matches, by currency, in the query that sums it).
-    paginator_class = LazyPaginator
+    # The totals count what matches, by currency, in the query that sums it.
     table_pagination = {"per_page": PER_PAGE}
 
     def get_queryset(self):

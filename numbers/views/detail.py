@@ -2,6 +2,8 @@
 edit and the release. Without JavaScript the edit and the release are plain forms on the
 page; with htmx the label edit swaps only its own part of the page."""
 
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -54,6 +56,18 @@ def upstream_problem(error: UpstreamError, action: str, unchanged: str) -> str:
         reason = f"{provider} refused the account's credentials."
         return f"{reason} {unchanged} An administrator needs to check them."
     return f"{provider} refused the {action}: {error.message}. {unchanged}"
+
+
+@contextmanager
+def change_errors_on(form, action: str, unchanged: str):
+    """Around a change of the number: where it is refused (ValidationError) or the upstream
+    fails, why goes on `form` as a non-field error (upstream_problem) and the block ends."""
+    try:
+        yield
+    except ValidationError as error:
+        form.add_error(None, error)
+    except UpstreamError as error:
+        form.add_error(None, upstream_problem(error, action, unchanged))
 
 
 def detail_panels(request, phone_number):
@@ -132,14 +146,8 @@ class LabelView(NumberPageMixin, View):
         phone_number = self.get_number()
         form = LabelForm(request.POST)
         if form.is_valid():
-            try:
+            with change_errors_on(form, "label change", "The label is unchanged."):
                 change = set_label(phone_number, form.cleaned_data["label"], actor=request.user)
-            except ValidationError as error:
-                form.add_error(None, error)
-            except UpstreamError as error:
-                unchanged = "The label is unchanged."
-                form.add_error(None, upstream_problem(error, "label change", unchanged))
-            else:
                 return self.saved(phone_number, change)
         return self.respond(phone_number, form)
 
@@ -180,14 +188,8 @@ class ReleaseView(NumberPageMixin, View):
         phone_number = self.get_number()
         form = ReleaseForm(request.POST, phone_number=phone_number)
         if form.is_valid():
-            try:
+            with change_errors_on(form, "release", "The number is still held."):
                 release_number(phone_number, actor=request.user)
-            except ValidationError as error:
-                form.add_error(None, error)
-            except UpstreamError as error:
-                unchanged = "The number is still held."
-                form.add_error(None, upstream_problem(error, "release", unchanged))
-            else:
                 messages.success(
                     request,
                     f"{phone_number.display_number} is released at {phone_number.provider.name}.",

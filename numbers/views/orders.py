@@ -6,8 +6,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
-from django_filters.views import FilterView
-from django_tables2 import LazyPaginator, SingleTableMixin
 
 from numbers.filters import NumberOrderFilter
 from numbers.models import NumberOrder
@@ -19,20 +17,18 @@ from numbers.views.buying import (
     redirect_to,
     render_buy_dialog,
 )
-from portal.htmx import HtmxTableMixin, htmx_partial
+from portal.htmx import htmx_partial
+from portal.lists import FilteredTableView
 from portal.providers.errors import UpstreamError
 from portal.providers.phone import format_international
 
 
-class NumberOrderListView(PermissionRequiredMixin, HtmxTableMixin, SingleTableMixin, FilterView):
+class NumberOrderListView(FilteredTableView):
     permission_required = "numbers.view_numberorder"
-    raise_exception = True
     model = NumberOrder
     table_class = NumberOrderTable
     filterset_class = NumberOrderFilter
     template_name = "numbers/orders.html"
-    paginator_class = LazyPaginator
-    table_pagination = {"per_page": 50}
 
     def get_queryset(self):
         return NumberOrder.objects.select_related(

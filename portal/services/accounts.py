@@ -44,6 +44,18 @@ def record_account_change(
     return True
 
 
+def record_field_change(account: ProviderAccount, field: str, before, after, *, actor) -> None:
+    """Audit one of the account's fields going from `before` to `after`, as every account
+    change is recorded: the values as text, None when unset."""
+    record_audit_event(
+        actor=actor,
+        action=AuditEvent.Action.ACCOUNT_CHANGE,
+        obj=account,
+        before={field: audit_text(before)},
+        after={field: audit_text(after)},
+    )
+
+
 def record_credential_change(account: ProviderAccount, *, had_secret: bool, change, actor):
     """Audit a secret `change` ("set", "changed", "cleared"; None: kept, nothing recorded)."""
     if change is None:
@@ -80,11 +92,5 @@ def deactivate_accounts(accounts, *, actor) -> list[ProviderAccount]:
         for account in changed:
             account.is_active = False
             account.save(update_fields=["is_active", "updated_at"])
-            record_audit_event(
-                actor=actor,
-                action=AuditEvent.Action.ACCOUNT_CHANGE,
-                obj=account,
-                before={"is_active": audit_text(True)},
-                after={"is_active": audit_text(False)},
-            )
+            record_field_change(account, "is_active", True, False, actor=actor)
     return changed

@@ -26,18 +26,24 @@
     return edge || values[index] !== values[index - 1] ? 3 : 0;
   }
 
+  // The chart's data: a dataset per group, each in the next colour, its amounts made
+  // numbers by `value`; `style(colour)` gives the look of the chart's kind.
+  function groups(data, value, style) {
+    return {
+      labels: data.labels,
+      datasets: data.datasets.map((set, index) => ({
+        label: set.label,
+        data: set.data.map(value),
+        ...style(COLOURS[index % COLOURS.length]),
+      })),
+    };
+  }
+
   const KINDS = {
     // Spend per month, one stacked bar per month, a colour per group.
     spend: (data) => ({
       type: "bar",
-      data: {
-        labels: data.labels,
-        datasets: data.datasets.map((set, index) => ({
-          label: set.label,
-          data: set.data.map(Number),
-          backgroundColor: COLOURS[index % COLOURS.length],
-        })),
-      },
+      data: groups(data, Number, (colour) => ({ backgroundColor: colour })),
       options: {
         scales: {
           x: { stacked: true, grid: { display: false } },
@@ -48,18 +54,17 @@
     // Balances at the end of each day, a line per account; gaps where none was read yet.
     balance: (data) => ({
       type: "line",
-      data: {
-        labels: data.labels,
-        datasets: data.datasets.map((set, index) => ({
-          label: set.label,
-          data: set.data.map((value) => (value === null ? null : Number(value))),
-          borderColor: COLOURS[index % COLOURS.length],
-          backgroundColor: COLOURS[index % COLOURS.length],
+      data: groups(
+        data,
+        (value) => (value === null ? null : Number(value)),
+        (colour) => ({
+          borderColor: colour,
+          backgroundColor: colour,
           pointRadius: changePoints,
           borderWidth: 2,
           stepped: true,
-        })),
-      },
+        }),
+      ),
       options: {
         interaction: { mode: "index", intersect: false },
         scales: {
