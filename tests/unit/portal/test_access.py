@@ -25,6 +25,7 @@ from tests.support.factories import (
     ProviderFactory,
     UserFactory,
 )
+from tests.support.urls import url_of
 
 # POST last: it may change what the other methods would see (a sign-out, a label).
 METHODS = ("GET", "HEAD", "PUT", "PATCH", "DELETE", "POST")
@@ -241,15 +242,7 @@ def objects(db):
 def url_for(name, objects) -> str:
     if not name.startswith("admin:") and ":" not in name and "." in name:
         return f"/{name}"  # an unnamed URL, by its route
-    kwargs = {
-        "numbers:detail": {"pk": objects["number"].pk},
-        "numbers:label": {"pk": objects["number"].pk},
-        "numbers:release": {"pk": objects["number"].pk},
-        "numbers:order_check": {"pk": objects["order"].pk},
-        "start_sync_account": {"account_id": objects["account"].pk},
-        "billing:balance_threshold": {"account_id": objects["account"].pk},
-    }.get(name)
-    return reverse(name, kwargs=kwargs)
+    return url_of(name, **objects)
 
 
 def log_in_as(client, role):
