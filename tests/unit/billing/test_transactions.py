@@ -32,6 +32,7 @@ from tests.support.factories import (
     ProviderAccountFactory,
     TransactionFactory,
     audian_and_vobiz,
+    ledger_entry,
     provider_account,
 )
 from tests.support.reports import DEBIT_KINDS, as_shown, expected_totals, shown_totals
@@ -81,30 +82,15 @@ def ledger(kolkata, db):
         (vobiz, "usage", "247.7686", month_start + 120 * second, "+912226123456", "SMS"),
         (vobiz, "usage", "0.0001", month_start - timedelta(days=100), "+912226123457", "Calls"),
     ]
-    created = [
-        TransactionFactory(
-            account=account,
-            kind=kind,
-            amount=Decimal(amount),
-            occurred_at=when,
-            number=number,
-            description=description,
-        )
-        for account, kind, amount, when, number, description in rows
+    estimate = "Rental estimated from the number's monthly fee"
+    estimated = [
+        (ravan, "recurring", "1.1500", month_start + 30 * second, "+13619300758", estimate),
+        (ravan, "recurring", "2.5000", month_start - second, "+13619300758", estimate),
     ]
-    for amount, when in (("1.1500", month_start + 30 * second), ("2.5000", month_start - second)):
-        created.append(
-            TransactionFactory(
-                account=ravan,
-                kind="recurring",
-                amount=Decimal(amount),
-                occurred_at=when,
-                number="+13619300758",
-                description="Rental estimated from the number's monthly fee",
-                is_estimate=True,
-            )
-        )
-    return created
+    return [
+        *(ledger_entry(*row) for row in rows),
+        *(ledger_entry(*row, is_estimate=True) for row in estimated),
+    ]
 
 
 def local_day(row) -> date:
