@@ -571,23 +571,35 @@ EXPORT_ROWS = 3000
 EXPORT_CHUNK = 100
 
 
+def rentals(account, count, amount, start, step=timedelta(0), **fields):
+    """`count` recurring USD rows of `amount` on `account`, in one insert: the first at
+    `start`, each next one `step` later."""
+    Transaction.objects.bulk_create(
+        Transaction(
+            account=account,
+            upstream_id=f"rental_{index:06d}",
+            kind="recurring",
+            amount=Decimal(amount),
+            currency="USD",
+            occurred_at=start + index * step,
+            **fields,
+        )
+        for index in range(count)
+    )
+
+
 @pytest.fixture
 def many_transactions(db, monkeypatch):
     monkeypatch.setattr(exports, "CHUNK_SIZE", EXPORT_CHUNK)
     account = ProviderAccountFactory()
-    start = timezone.now() - timedelta(days=365)
-    Transaction.objects.bulk_create(
-        Transaction(
-            account=account,
-            upstream_id=f"bulk_{index:06d}",
-            kind="recurring",
-            amount=Decimal("1.2345"),
-            currency="USD",
-            description="Monthly number rental for a long-standing customer line",
-            number="+14155550100",
-            occurred_at=start + timedelta(minutes=index),
-        )
-        for index in range(EXPORT_ROWS)
+    rentals(
+        account,
+        EXPORT_ROWS,
+        "1.2345",
+        start=timezone.now() - timedelta(days=365),
+        step=timedelta(minutes=1),
+        description="Monthly number rental for a long-standing customer line",
+        number="+14155550100",
     )
     return account
 
@@ -718,17 +730,7 @@ def test_totals_are_exact_where_binary_floats_are_not(client, finance_user, db):
     """400 rentals of 1.15 are 460.00 exactly, though 1.15 added 400 times as a binary
     float is 459.9999999999969 (how SQLite adds up decimal columns)."""
     account = ProviderAccountFactory()
-    Transaction.objects.bulk_create(
-        Transaction(
-            account=account,
-            upstream_id=f"rental_{index}",
-            kind="recurring",
-            amount=Decimal("1.1500"),
-            currency="USD",
-            occurred_at=timezone.now(),
-        )
-        for index in range(400)
-    )
+    rentals(account, 400, "1.1500", start=timezone.now())
     TransactionFactory(account=account, kind="credit", amount=Decimal("0.1000"))
     client.force_login(finance_user)
     totals = transaction_totals(Transaction.objects.all())
