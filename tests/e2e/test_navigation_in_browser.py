@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 from numbers.models import NumberOrder
 from tests.support.browser import signed_in_without_javascript
 from tests.support.factories import (
-    NumberOrderFactory,
     PhoneNumberFactory,
+    order_for,
     provider_account,
 )
 
@@ -50,12 +50,7 @@ def expect_number_page_alone(page, live_server, number):
 def owned_number(db):
     account = provider_account("audian")
     number = PhoneNumberFactory(account=account, number="+14155550101")
-    NumberOrderFactory(
-        account=account,
-        number=number.number,
-        phone_number=number,
-        state=NumberOrder.State.COMPLETED,
-    )
+    order_for(number, state=NumberOrder.State.COMPLETED)
     return number
 
 

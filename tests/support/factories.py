@@ -183,6 +183,13 @@ def audian_and_vobiz() -> tuple[ProviderAccount, ProviderAccount]:
     )
 
 
+def order_for(number: PhoneNumber, **fields) -> NumberOrder:
+    """An order of the owned `number`: its account and number, and linked to it."""
+    return NumberOrderFactory(
+        account=number.account, number=number.number, phone_number=number, **fields
+    )
+
+
 def ledger_entry(account, kind, amount, occurred_at, number, description, **fields) -> Transaction:
     """One transaction from a row of a test's ledger table, its amount a decimal string."""
     return TransactionFactory(

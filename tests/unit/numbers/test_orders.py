@@ -12,7 +12,12 @@ from django.urls import reverse
 from numbers.models import NumberOrder
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.server import SandboxThread
-from tests.support.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
+from tests.support.factories import (
+    NumberOrderFactory,
+    PhoneNumberFactory,
+    ProviderAccountFactory,
+    order_for,
+)
 from tests.support.world import World
 
 State = NumberOrder.State
@@ -25,11 +30,9 @@ def orders(db, support_user):
     vobiz = ProviderAccountFactory(name="Vobiz India", currency="INR")
     owned = PhoneNumberFactory(account=audian, number="+14155550100")
     return {
-        "completed": NumberOrderFactory(
-            account=audian,
-            number=owned.number,
+        "completed": order_for(
+            owned,
             state=State.COMPLETED,
-            phone_number=owned,
             requested_by=support_user,
             setup_fee=Decimal("0"),
             monthly_fee=Decimal("0.99"),

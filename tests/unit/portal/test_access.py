@@ -19,11 +19,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from numbers.models import NumberOrder
 from portal.roles import FINANCE, SUPPORT
 from tests.support.factories import (
-    NumberOrderFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
     UserFactory,
+    order_for,
 )
 from tests.support.urls import url_of
 
@@ -230,12 +230,7 @@ def objects(db):
         provider=ProviderFactory(slug="ravan"), base_url="http://127.0.0.1:1/ravan/api/v1"
     )
     number = PhoneNumberFactory(account=account)
-    order = NumberOrderFactory(
-        account=account,
-        number=number.number,
-        phone_number=number,
-        state=NumberOrder.State.COMPLETED,
-    )
+    order = order_for(number, state=NumberOrder.State.COMPLETED)
     return {"number": number, "order": order, "account": account}
 
 
