@@ -46,50 +46,40 @@ def numbers(db):
     """Five numbers that differ in every filtered and sorted field."""
     audian, vobiz = audian_and_vobiz()
     acme, vip = TagFactory(name="acme"), TagFactory(name="vip")
+    status, kind = PhoneNumber.Status, PhoneNumber.Type
+    # What sets each number apart, besides the columns of the table below.
+    apart = {
+        "acme": {"label": "Acme support"},
+        "globex": {
+            "upstream_label": "Globex",
+            "status": status.SUSPENDED,
+            "sms": False,
+            "fax": True,
+        },
+        "nyc": {"number_type": kind.TOLL_FREE},
+        "mumbai": {"country": "IN", "number_type": kind.MOBILE, "mms": True},
+        "released": {
+            "country": "IN",
+            "status": status.RELEASED,
+            "released_at": at("2025-04-01 00:00"),
+            "label": '=HYPERLINK("http://evil.example")',
+        },
+    }
     rows = {
-        "acme": PhoneNumberFactory(
-            account=audian,
-            number="+14155550100",
-            label="Acme support",
-            monthly_fee=Decimal("1.5000"),
-            purchased_at=at("2025-01-10 09:00"),
-        ),
-        "globex": PhoneNumberFactory(
-            account=audian,
-            number="+14155550101",
-            upstream_label="Globex",
-            status=PhoneNumber.Status.SUSPENDED,
-            sms=False,
-            fax=True,
-            monthly_fee=Decimal("0.9900"),
-            purchased_at=at("2025-02-01 23:30"),
-        ),
-        "nyc": PhoneNumberFactory(
-            account=audian,
-            number="+12125550199",
-            number_type=PhoneNumber.Type.TOLL_FREE,
-            monthly_fee=Decimal("2.0000"),
-            purchased_at=at("2025-03-05 00:00"),
-        ),
-        "mumbai": PhoneNumberFactory(
-            account=vobiz,
-            number="+912261234567",
-            country="IN",
-            number_type=PhoneNumber.Type.MOBILE,
-            mms=True,
-            monthly_fee=Decimal("499.0000"),
-            purchased_at=None,
-        ),
-        "released": PhoneNumberFactory(
-            account=vobiz,
-            number="+912261234568",
-            country="IN",
-            status=PhoneNumber.Status.RELEASED,
-            released_at=at("2025-04-01 00:00"),
-            label='=HYPERLINK("http://evil.example")',
-            monthly_fee=Decimal("0.0085"),
-            purchased_at=at("2024-12-31 12:00"),
-        ),
+        key: PhoneNumberFactory(
+            account=account,
+            number=number,
+            monthly_fee=Decimal(monthly_fee),
+            purchased_at=purchased and at(purchased),
+            **apart[key],
+        )
+        for key, account, number, monthly_fee, purchased in [
+            ("acme", audian, "+14155550100", "1.5000", "2025-01-10 09:00"),
+            ("globex", audian, "+14155550101", "0.9900", "2025-02-01 23:30"),
+            ("nyc", audian, "+12125550199", "2.0000", "2025-03-05 00:00"),
+            ("mumbai", vobiz, "+912261234567", "499.0000", None),
+            ("released", vobiz, "+912261234568", "0.0085", "2024-12-31 12:00"),
+        ]
     }
     rows["acme"].tags.add(acme, vip)
     rows["mumbai"].tags.add(acme)
