@@ -366,6 +366,20 @@ def post_bulk(client, **data):
     return client.post(BULK, data)
 
 
+def label_and_tag_ticked(client, ticked, label, tags, **data):
+    """The bulk form sent to set `label` on the ticked rows and add `tags` to them."""
+    return post_bulk(
+        client,
+        scope="selected",
+        pk=[number.pk for number in ticked],
+        label_action="set",
+        label=label,
+        tag_action="add",
+        tags=tags,
+        **data,
+    )
+
+
 def label_events():
     return AuditEvent.objects.filter(action=AuditEvent.Action.LABEL).order_by("object_id")
 
@@ -378,15 +392,8 @@ def tag_names(number):
 def test_bulk_label_and_tags_for_ticked_rows(client, support_user, numbers):
     client.force_login(support_user)
     ticked = [numbers["globex"], numbers["nyc"]]
-    response = post_bulk(
-        client,
-        scope="selected",
-        pk=[number.pk for number in ticked],
-        label_action="set",
-        label="  Night line ",
-        tag_action="add",
-        tags="acme, night,acme",
-        query="q=555&sort=-number",
+    response = label_and_tag_ticked(
+        client, ticked, "  Night line ", "acme, night,acme", query="q=555&sort=-number"
     )
     assert response.status_code == 302
     assert response.url == f"{LIST}?q=555&sort=-number"
@@ -551,15 +558,7 @@ def test_a_bulk_label_goes_upstream_where_the_provider_keeps_labels(client, supp
     ticked = [audian[0], audian[1], gone, vobiz]
     client.force_login(support_user)
 
-    response = post_bulk(
-        client,
-        scope="selected",
-        pk=[number.pk for number in ticked],
-        label_action="set",
-        label="Night line",
-        tag_action="add",
-        tags="night",
-    )
+    response = label_and_tag_ticked(client, ticked, "Night line", "night")
 
     assert response.status_code == 200
     html = response.content.decode()
