@@ -23,6 +23,7 @@ from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.providers.sandbox.state import SandboxAccount, SandboxState
+from tests.support.sandbox import malformed
 
 SLUG = "audian"
 NON_ASCII_LABEL = "Café Zürich \u2013 東京"  # with an en dash
@@ -491,10 +492,7 @@ def test_a_dropped_read_is_safe_to_retry(audian):
 
 
 def test_malformed_json_is_an_unexpected_response(audian):
-    audian.client.headers["X-Sandbox-Fault"] = "malformed"
-    with pytest.raises(errors.UnexpectedResponse) as malformed:
-        list(audian.iter_owned_numbers())
-    assert malformed.value.excerpt
+    assert malformed(audian, lambda adapter: list(adapter.iter_owned_numbers())).excerpt
 
 
 def test_random_faults_are_all_typed(sandbox):

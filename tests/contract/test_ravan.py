@@ -16,6 +16,7 @@ from portal.providers.base import AvailableNumber, OwnedNumber, SearchQuery
 from portal.providers.capabilities import Capability
 from portal.providers.ravan.simulator import RavanSandbox
 from portal.providers.sandbox.state import SandboxAccount
+from tests.support.sandbox import malformed
 
 SLUG = "ravan"
 NON_ASCII_LABEL = "Café Zürich \u2013 東京"
@@ -459,9 +460,7 @@ def test_server_errors_are_upstream_unavailable(sandbox, ravan, account, status)
     ids=["list", "balance"],
 )
 def test_malformed_json_is_an_unexpected_response(ravan, call):
-    ravan.client.headers["X-Sandbox-Fault"] = "malformed"
-    with pytest.raises(errors.UnexpectedResponse):
-        call(ravan)
+    malformed(ravan, call)
 
 
 def test_logs_name_each_call_and_never_the_key(sandbox, ravan, upstream_log):

@@ -18,6 +18,7 @@ from portal.providers.sandbox.server import SandboxThread
 from portal.providers.sandbox.state import SandboxAccount, iso
 from portal.providers.tryvox.adapter import TryVoxAdapter
 from portal.providers.tryvox.simulator import TryVoxSandbox
+from tests.support.sandbox import malformed
 
 SLUG = "tryvox"
 UNAUTHORIZED = {"error": {"code": "UNAUTHORIZED", "message": "Invalid or missing API key"}}
@@ -369,9 +370,7 @@ def test_server_errors_are_upstream_unavailable(adapter, status):
     ],
 )
 def test_malformed_json_is_an_unexpected_response(adapter, call):
-    adapter.client.headers["X-Sandbox-Fault"] = "malformed"
-    with pytest.raises(errors.UnexpectedResponse):
-        call(adapter)
+    malformed(adapter, call)
 
 
 def test_no_credential_in_the_logs(sandbox, adapter, upstream_log):

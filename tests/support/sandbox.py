@@ -46,3 +46,12 @@ class Sandbox:
         ):
             call(adapter)
         return refused.value
+
+
+def malformed(adapter, call) -> errors.UnexpectedResponse:
+    """What `call(adapter)` raises when the sandbox answers with malformed JSON (its
+    `malformed` fault): it must raise UnexpectedResponse."""
+    adapter.client.headers["X-Sandbox-Fault"] = "malformed"
+    with pytest.raises(errors.UnexpectedResponse) as raised:
+        call(adapter)
+    return raised.value
