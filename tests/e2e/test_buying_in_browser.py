@@ -11,8 +11,7 @@ from numbers.models import NumberOrder, PhoneNumber
 from portal.providers.sandbox import build_app
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
-from tests.support.browser import result_rows
-from tests.support.factories import PASSWORD
+from tests.support.browser import result_rows, signed_in_without_javascript
 from tests.support.market import with_fault_on_writes
 
 NUMBER_PAGE = re.compile(r"/numbers/\d+/$")
@@ -150,27 +149,21 @@ def test_an_unknown_outcome_is_settled_by_check_again(log_in, support_user, live
 
 
 def test_buying_works_without_javascript(browser, live_server, support_user, market):
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", support_user.username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{live_server.url}/numbers/buy/?country=US")
-    row = result_rows(page, "tryvox").first
-    number = row.get_attribute("data-number")
+    with signed_in_without_javascript(browser, live_server.url, support_user) as page:
+        page.goto(f"{live_server.url}/numbers/buy/?country=US")
+        row = result_rows(page, "tryvox").first
+        number = row.get_attribute("data-number")
 
-    row.get_by_role("link", name=re.compile("^Buy ")).click()
-    expect(page).to_have_url(re.compile(r"/numbers/buy/confirm/\?offer="))
-    page.get_by_label("Label").fill("Plain HTML")
-    page.get_by_role("button", name="Confirm purchase").click()
+        row.get_by_role("link", name=re.compile("^Buy ")).click()
+        expect(page).to_have_url(re.compile(r"/numbers/buy/confirm/\?offer="))
+        page.get_by_label("Label").fill("Plain HTML")
+        page.get_by_role("button", name="Confirm purchase").click()
 
-    expect(page).to_have_url(NUMBER_PAGE)
-    owned = PhoneNumber.objects.get(number=number)
-    assert page.url == f"{live_server.url}{owned.get_absolute_url()}"
-    assert owned.label == "Plain HTML"
-    assert market.purchases("tryvox") == 1
-    context.close()
+        expect(page).to_have_url(NUMBER_PAGE)
+        owned = PhoneNumber.objects.get(number=number)
+        assert page.url == f"{live_server.url}{owned.get_absolute_url()}"
+        assert owned.label == "Plain HTML"
+        assert market.purchases("tryvox") == 1
 
 
 def test_finance_sees_no_buying_and_gets_403_posting_to_it(

@@ -7,10 +7,10 @@ import pytest
 from playwright.sync_api import expect
 
 from numbers.models import NumberOrder
+from tests.support.browser import signed_in_without_javascript
 from tests.support.factories import (
-    PASSWORD,
-    NumberOrderFactory,
     PhoneNumberFactory,
+    order_for,
     provider_account,
 )
 
@@ -50,12 +50,7 @@ def expect_number_page_alone(page, live_server, number):
 def owned_number(db):
     account = provider_account("audian")
     number = PhoneNumberFactory(account=account, number="+14155550101")
-    NumberOrderFactory(
-        account=account,
-        number=number.number,
-        phone_number=number,
-        state=NumberOrder.State.COMPLETED,
-    )
+    order_for(number, state=NumberOrder.State.COMPLETED)
     return number
 
 
@@ -96,40 +91,36 @@ def test_a_number_in_the_orders_opens_its_own_page(log_in, support_user, live_se
 def test_every_page_and_sign_out_are_reached_without_javascript(
     browser, live_server, finance_user, viewport
 ):
-    context = browser.new_context(java_script_enabled=False, viewport=viewport)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", finance_user.username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    with signed_in_without_javascript(
+        browser, live_server.url, finance_user, viewport=viewport
+    ) as page:
+        expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
 
-    def open_navigation():
-        """On a phone the navigation sits behind its Menu toggle; on a desktop it shows."""
-        toggle = menu_toggle(page)
-        if viewport is PHONE:
-            expect(main_nav(page)).to_be_hidden()
-            toggle.click()
-        else:
-            expect(toggle).to_be_hidden()
-        expect(main_nav(page)).to_be_visible()
+        def open_navigation():
+            """On a phone the navigation sits behind its Menu toggle; on a desktop it shows."""
+            toggle = menu_toggle(page)
+            if viewport is PHONE:
+                expect(main_nav(page)).to_be_hidden()
+                toggle.click()
+            else:
+                expect(toggle).to_be_hidden()
+            expect(main_nav(page)).to_be_visible()
 
-    open_navigation()
-    service_plans = main_nav(page).get_by_role("link", name="Service plans")
-    expect(service_plans).to_be_hidden()
-    menu(page, "Billing").click()
-    service_plans.click()
-    expect(page.get_by_role("heading", name="Service plans", exact=True)).to_be_visible()
-    expect(page).to_have_url(f"{live_server.url}/billing/plans/")
+        open_navigation()
+        service_plans = main_nav(page).get_by_role("link", name="Service plans")
+        expect(service_plans).to_be_hidden()
+        menu(page, "Billing").click()
+        service_plans.click()
+        expect(page.get_by_role("heading", name="Service plans", exact=True)).to_be_visible()
+        expect(page).to_have_url(f"{live_server.url}/billing/plans/")
 
-    open_navigation()
-    sign_out = page.get_by_role("button", name="Sign out")
-    expect(sign_out).to_be_hidden()
-    menu(page, finance_user.username).click()
-    sign_out.click()
-    expect(page).to_have_url(f"{live_server.url}/login/")
-    expect(page.get_by_text("You are signed out.")).to_be_visible()
-    context.close()
+        open_navigation()
+        sign_out = page.get_by_role("button", name="Sign out")
+        expect(sign_out).to_be_hidden()
+        menu(page, finance_user.username).click()
+        sign_out.click()
+        expect(page).to_have_url(f"{live_server.url}/login/")
+        expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
 # --- With JavaScript: closing, the keyboard and the focus ring --------------------------------

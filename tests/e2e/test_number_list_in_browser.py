@@ -96,42 +96,44 @@ def expect_swap_and_history(page, action, query, all_rows, rows):
     return page, copy
 
 
-def test_typing_in_numbers_search_swaps_the_table_and_pushes_the_url(
-    log_in, support_user, live_server
+def search_box(page):
+    return page.get_by_placeholder("Digits or label")
+
+
+def provider_choice(page):
+    return page.get_by_label("Provider")
+
+
+@pytest.mark.parametrize(
+    ("field", "use", "value", "query"),
+    [
+        # No Enter, no leaving the field: the table follows the typing.
+        (search_box, "press_sequentially", "2071", "q"),
+        (provider_choice, "select_option", "vobiz", "provider"),
+    ],
+    ids=["typing-in-the-search", "choosing-a-provider"],
+)
+def test_a_filter_swaps_the_table_and_pushes_the_url(
+    log_in, support_user, live_server, field, use, value, query
 ):
     all_rows, london = create_numbers_to_search()
     page = log_in(support_user)
     open_numbers_list(page, live_server)
-    search = page.get_by_placeholder("Digits or label")
-
-    # No Enter, no leaving the field: the table follows the typing.
-    page, copy = expect_swap_and_history(
-        page, lambda: search.press_sequentially("2071"), "q=2071", all_rows, london
-    )
-
-    expect(search).to_have_value("")
-    expect(copy.get_by_placeholder("Digits or label")).to_have_value("2071")
-
-
-def test_choosing_a_provider_swaps_the_table_and_pushes_the_url(log_in, support_user, live_server):
-    all_rows, london = create_numbers_to_search()
-    page = log_in(support_user)
-    open_numbers_list(page, live_server)
-    provider = page.get_by_label("Provider")
 
     page, copy = expect_swap_and_history(
-        page, lambda: provider.select_option("vobiz"), "provider=vobiz", all_rows, london
+        page, lambda: getattr(field(page), use)(value), f"{query}={value}", all_rows, london
     )
 
-    expect(provider).to_have_value("")
-    expect(copy.get_by_label("Provider")).to_have_value("vobiz")
+    # Back left the field empty again; the copied URL alone fills it in.
+    expect(field(page)).to_have_value("")
+    expect(field(copy)).to_have_value(value)
 
 
 def test_enter_in_numbers_search_adds_one_history_entry(log_in, support_user, live_server):
     all_rows, london = create_numbers_to_search()
     page = log_in(support_user)
     open_numbers_list(page, live_server)
-    search = page.get_by_placeholder("Digits or label")
+    search = search_box(page)
 
     def type_then_enter():
         # Enter soon after typing: the submit cancels the typing's delayed request, so the

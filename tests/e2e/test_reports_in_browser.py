@@ -16,8 +16,8 @@ from portal.money import format_money as money
 from portal.providers.sandbox import build_state
 from portal.roles import SUPPORT
 from portal.services.sync import sync_account
-from tests.support.browser import drawn_chart
-from tests.support.factories import PASSWORD, grant
+from tests.support.browser import drawn_chart, signed_in_without_javascript
+from tests.support.factories import grant
 from tests.support.world import World, buy_until, serve, sync_every_account
 
 
@@ -102,20 +102,14 @@ def test_without_javascript_no_empty_chart_stands_above_the_tables(
 ):
     """The chart boxes are shown by charts.js; with JavaScript off the table comes first
     (a chart-sized gap stood there)."""
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", finance_user.username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_test_id("main-nav").get_by_text("Billing", exact=True).click()  # a <details>
-    page.get_by_test_id("main-nav").get_by_role("link", name=name).click()
+    with signed_in_without_javascript(browser, live_server.url, finance_user) as page:
+        page.get_by_test_id("main-nav").get_by_text("Billing", exact=True).click()  # a <details>
+        page.get_by_test_id("main-nav").get_by_role("link", name=name).click()
 
-    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
-    expect(page.locator(".chart-box").first).to_be_attached()
-    expect(page.locator(".chart-box:visible")).to_have_count(0)
-    expect(page.get_by_role("table").first).to_be_visible()
-    context.close()
+        expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+        expect(page.locator(".chart-box").first).to_be_attached()
+        expect(page.locator(".chart-box:visible")).to_have_count(0)
+        expect(page.get_by_role("table").first).to_be_visible()
 
 
 def test_with_javascript_the_charts_are_shown(log_in, finance_user, live_server, world):

@@ -4,17 +4,13 @@ exactly the rows on screen as CSV."""
 import csv
 import re
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.support.factories import (
-    TransactionFactory,
-    audian_and_vobiz,
-)
+from tests.support.factories import audian_and_vobiz, ledger_entry
 from tests.support.reports import as_shown, expected_totals
 
 
@@ -32,14 +28,7 @@ def ledger(db):
         (vobiz, "credit", "25000.0000", "", "Recharge"),
     ]
     return [
-        TransactionFactory(
-            account=account,
-            kind=kind,
-            amount=Decimal(amount),
-            number=number,
-            description=description,
-            occurred_at=now - timedelta(hours=index),
-        )
+        ledger_entry(account, kind, amount, now - timedelta(hours=index), number, description)
         for index, (account, kind, amount, number, description) in enumerate(rows)
     ]
 

@@ -1,11 +1,15 @@
 """What the browser tests share: the console's errors (`ConsoleErrors`), Content Security
-Policy violations as a page reports them (`PolicyWatch`), a Chart.js chart as drawn, and the
-number search's result rows."""
+Policy violations as a page reports them (`PolicyWatch`), a Chart.js chart as drawn, the
+number search's result rows, and a page signed in with JavaScript off."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, WebError
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, WebError
+
+from tests.support.factories import PASSWORD
 
 
 class ConsoleErrors:
@@ -108,3 +112,20 @@ def drawn_chart(page, canvas):
 
 def result_rows(page, provider):
     return page.locator(f"[data-testid=search-results] tbody tr[data-provider={provider}]")
+
+
+@contextmanager
+def signed_in_without_javascript(browser: Browser, base_url, user, **options) -> Iterator[Page]:
+    """A page of a new browser context (`options` for it) with JavaScript off, signed in as
+    `user` through the login form as a plain form post; the context is closed afterwards.
+    The page is left where signing in leads."""
+    context = browser.new_context(java_script_enabled=False, **options)
+    try:
+        page = context.new_page()
+        page.goto(f"{base_url}/login/")
+        page.fill("#id_username", user.get_username())
+        page.fill("#id_password", PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        yield page
+    finally:
+        context.close()

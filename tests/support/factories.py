@@ -183,6 +183,26 @@ def audian_and_vobiz() -> tuple[ProviderAccount, ProviderAccount]:
     )
 
 
+def order_for(number: PhoneNumber, **fields) -> NumberOrder:
+    """An order of the owned `number`: its account and number, and linked to it."""
+    return NumberOrderFactory(
+        account=number.account, number=number.number, phone_number=number, **fields
+    )
+
+
+def ledger_entry(account, kind, amount, occurred_at, number, description, **fields) -> Transaction:
+    """One transaction from a row of a test's ledger table, its amount a decimal string."""
+    return TransactionFactory(
+        account=account,
+        kind=kind,
+        amount=Decimal(amount),
+        occurred_at=occurred_at,
+        number=number,
+        description=description,
+        **fields,
+    )
+
+
 def grant(group: str, codename: str) -> None:
     """Give a role (its group) one more permission, as an admin would in the admin."""
     Group.objects.get(name=group).permissions.add(Permission.objects.get(codename=codename))

@@ -81,55 +81,52 @@ def number(index: int) -> str:
 SANE_NUMBERS = (number(0), number(1))
 
 
-def number_row(slug: str, index: int) -> dict:
-    e164 = number(index)
-    if slug == "tryvox":
-        return {
-            "e164": e164,
-            "country": "US",
-            "type": "local",
-            "region": "CA",
-            "status": "active",
-            "capabilities": ["voice"],
-            "monthly_fee": 1.25,
-            "setup_fee": 0,
-            "currency": "USD",
-            "created_at": "2025-06-20T20:20:17Z",
-        }
-    if slug == "vobiz":
-        return {
-            "id": f"vb-{index}",
-            "e164": e164,
-            "country": "US",
-            "region": "CA",
-            "capabilities": {"voice": True},
-            "status": "active",
-            "setup_fee": 100,
-            "monthly_fee": 200,
-            "currency": "INR",
-            "tags": [],
-            "is_blocked": False,
-            "purchased_at": "2026-01-13T14:30:26Z",
-            "released_at": None,
-        }
-    if slug == "audian":
-        return {
-            "id": f"num_{index:016x}",
-            "number": e164,
-            "friendly_name": "",
-            "status": "active",
-            "purchased_at": "2025-08-09T06:18:52Z",
-        }
-    return {
-        "id": f"rv-{index}",
-        "number": e164,
+# One owned number as each provider's listing spells it, but for what differs per number:
+# its id (`NUMBER_IDS`, a format of the index; TryVox has none) and the number itself.
+NUMBER_ROWS = {
+    "tryvox": {
+        "country": "US",
+        "type": "local",
+        "region": "CA",
+        "status": "active",
+        "capabilities": ["voice"],
+        "monthly_fee": 1.25,
+        "setup_fee": 0,
+        "currency": "USD",
+        "created_at": "2025-06-20T20:20:17Z",
+    },
+    "vobiz": {
+        "country": "US",
+        "region": "CA",
+        "capabilities": {"voice": True},
+        "status": "active",
+        "setup_fee": 100,
+        "monthly_fee": 200,
+        "currency": "INR",
+        "tags": [],
+        "is_blocked": False,
+        "purchased_at": "2026-01-13T14:30:26Z",
+        "released_at": None,
+    },
+    "audian": {"friendly_name": "", "status": "active", "purchased_at": "2025-08-09T06:18:52Z"},
+    "ravan": {
         "friendly_name": "",
         "price": 1.15,
         "region": "CA",
         "iso_country": "US",
         "is_active": True,
         "created_at": "2025-08-09T16:07:54Z",
-    }
+    },
+}
+NUMBER_IDS = {"vobiz": "vb-{}", "audian": "num_{:016x}", "ravan": "rv-{}"}
+
+
+def number_row(slug: str, index: int) -> dict:
+    """The listing's record of number `index` (rows share their nested values: they are
+    only ever written out as JSON)."""
+    ids = {"id": NUMBER_IDS[slug].format(index)} if slug in NUMBER_IDS else {}
+    key = "e164" if slug in ("tryvox", "vobiz") else "number"
+    return {**ids, key: number(index), **NUMBER_ROWS[slug]}
 
 
 def transaction_row(slug: str, index: int) -> dict:

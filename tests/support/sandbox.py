@@ -3,7 +3,9 @@ each of its built-in accounts (`Sandbox`); `API_PATHS`, each provider's API path
 
 from dataclasses import replace
 
-from portal.providers import adapter_class
+import pytest
+
+from portal.providers import adapter_class, errors
 from portal.providers.base import AccountConfig
 from portal.providers.sandbox import PROVIDERS, base_url
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
@@ -34,3 +36,22 @@ class Sandbox:
 
     def adapter(self, slug, **overrides):
         return adapter_class(slug)(self.config(slug, **overrides))
+
+    def refusal(self, slug, call, **overrides) -> errors.AuthenticationFailed:
+        """What `call(adapter)` raises for an adapter of an account with `overrides` (a wrong
+        secret, someone else's account id): it must raise AuthenticationFailed."""
+        with (
+            self.adapter(slug, **overrides) as adapter,
+            pytest.raises(errors.AuthenticationFailed) as refused,
+        ):
+            call(adapter)
+        return refused.value
+
+
+def malformed(adapter, call) -> errors.UnexpectedResponse:
+    """What `call(adapter)` raises when the sandbox answers with malformed JSON (its
+    `malformed` fault): it must raise UnexpectedResponse."""
+    adapter.client.headers["X-Sandbox-Fault"] = "malformed"
+    with pytest.raises(errors.UnexpectedResponse) as raised:
+        call(adapter)
+    return raised.value

@@ -33,19 +33,23 @@ class World:
         self.state = state
         self.url = url
         self.transport = transport
-        self.accounts = {}
-        for spec in DEMO_ACCOUNTS:
-            provider, _ = Provider.objects.get_or_create(
-                slug=spec.provider, defaults={"name": spec.provider.capitalize()}
-            )
-            self.accounts[spec.provider] = ProviderAccount.objects.create(
-                provider=provider,
-                name=spec.name,
-                upstream_account_id=spec.account_id,
-                base_url=f"{url}{API_PATHS[spec.provider]}",
-                api_secret=spec.secret,
-                currency=spec.currency,
-            )
+        self.accounts = {spec.provider: self.portal_account(spec) for spec in DEMO_ACCOUNTS}
+
+    def portal_account(self, spec, **fields) -> ProviderAccount:
+        """The portal's account for the sandbox account `spec` (a SandboxAccount), pointing
+        at this world; `fields` set more of its columns."""
+        provider, _ = Provider.objects.get_or_create(
+            slug=spec.provider, defaults={"name": spec.provider.capitalize()}
+        )
+        return ProviderAccount.objects.create(
+            provider=provider,
+            name=spec.name,
+            upstream_account_id=spec.account_id,
+            base_url=f"{self.url}{API_PATHS[spec.provider]}",
+            api_secret=spec.secret,
+            currency=spec.currency,
+            **fields,
+        )
 
     def config(self, slug):
         account = self.accounts[slug]

@@ -67,15 +67,7 @@ def drained(world):
         name="Audian runway",
     )
     upstream = state.add_account(spec)
-    runway = ProviderAccount.objects.create(
-        provider=world.accounts["audian"].provider,
-        name="Audian runway",
-        upstream_account_id=spec.account_id,
-        base_url=world.accounts["audian"].base_url,
-        api_secret=spec.secret,
-        currency="USD",
-        low_balance_threshold=Decimal(70),
-    )
+    runway = world.portal_account(spec, low_balance_threshold=Decimal(70))
     buy_until(state, upstream, "audian", below=Decimal(85), number_type="toll_free")
     for account in (vobiz, runway):
         assert sync_account(account, transport=world.transport).status == "succeeded"

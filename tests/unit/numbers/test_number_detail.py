@@ -21,11 +21,13 @@ from tests.support.factories import (
     PhoneNumberFactory,
     TagFactory,
     TransactionFactory,
+    order_for,
 )
 from tests.support.world import World, serve, synced_number
 
 HTMX_LABEL = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "label"}
 LOCAL_LABEL_PROVIDERS = ["vobiz", "ravan", "tryvox"]
+State = NumberOrder.State
 
 
 @pytest.fixture
@@ -64,21 +66,10 @@ def test_the_page_shows_every_field_orders_and_history(client, support_user):
         monthly_fee=Decimal("0.0085"),
     )
     number.tags.add(TagFactory(name="acme"))
-    NumberOrderFactory(
-        account=number.account,
-        number=number.number,
-        phone_number=number,
-        state=NumberOrder.State.COMPLETED,
-        requested_by=support_user,
-        monthly_fee=Decimal("0.0085"),
+    order_for(
+        number, state=State.COMPLETED, requested_by=support_user, monthly_fee=Decimal("0.0085")
     )
-    NumberOrderFactory(
-        account=number.account,
-        number=number.number,
-        phone_number=number,
-        state=NumberOrder.State.FAILED,
-        error_message="Audian: not enough credit",
-    )
+    order_for(number, state=State.FAILED, error_message="Audian: not enough credit")
     AuditEventFactory(
         target=number, actor=support_user, before={"label": ""}, after={"label": "Front desk"}
     )
@@ -111,7 +102,7 @@ def test_history_shows_the_number_and_its_orders_newest_first_with_the_system_as
     client, support_user
 ):
     number = PhoneNumberFactory()
-    order = NumberOrderFactory(account=number.account, number=number.number, phone_number=number)
+    order = order_for(number)
     AuditEventFactory(
         target=order, action=AuditEvent.Action.PURCHASE, before=None, after={"state": "completed"}
     )

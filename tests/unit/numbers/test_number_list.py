@@ -46,50 +46,40 @@ def numbers(db):
     """Five numbers that differ in every filtered and sorted field."""
     audian, vobiz = audian_and_vobiz()
     acme, vip = TagFactory(name="acme"), TagFactory(name="vip")
+    status, kind = PhoneNumber.Status, PhoneNumber.Type
+    # What sets each number apart, besides the columns of the table below.
+    apart = {
+        "acme": {"label": "Acme support"},
+        "globex": {
+            "upstream_label": "Globex",
+            "status": status.SUSPENDED,
+            "sms": False,
+            "fax": True,
+        },
+        "nyc": {"number_type": kind.TOLL_FREE},
+        "mumbai": {"country": "IN", "number_type": kind.MOBILE, "mms": True},
+        "released": {
+            "country": "IN",
+            "status": status.RELEASED,
+            "released_at": at("2025-04-01 00:00"),
+            "label": '=HYPERLINK("http://evil.example")',
+        },
+    }
     rows = {
-        "acme": PhoneNumberFactory(
-            account=audian,
-            number="+14155550100",
-            label="Acme support",
-            monthly_fee=Decimal("1.5000"),
-            purchased_at=at("2025-01-10 09:00"),
-        ),
-        "globex": PhoneNumberFactory(
-            account=audian,
-            number="+14155550101",
-            upstream_label="Globex",
-            status=PhoneNumber.Status.SUSPENDED,
-            sms=False,
-            fax=True,
-            monthly_fee=Decimal("0.9900"),
-            purchased_at=at("2025-02-01 23:30"),
-        ),
-        "nyc": PhoneNumberFactory(
-            account=audian,
-            number="+12125550199",
-            number_type=PhoneNumber.Type.TOLL_FREE,
-            monthly_fee=Decimal("2.0000"),
-            purchased_at=at("2025-03-05 00:00"),
-        ),
-        "mumbai": PhoneNumberFactory(
-            account=vobiz,
-            number="+912261234567",
-            country="IN",
-            number_type=PhoneNumber.Type.MOBILE,
-            mms=True,
-            monthly_fee=Decimal("499.0000"),
-            purchased_at=None,
-        ),
-        "released": PhoneNumberFactory(
-            account=vobiz,
-            number="+912261234568",
-            country="IN",
-            status=PhoneNumber.Status.RELEASED,
-            released_at=at("2025-04-01 00:00"),
-            label='=HYPERLINK("http://evil.example")',
-            monthly_fee=Decimal("0.0085"),
-            purchased_at=at("2024-12-31 12:00"),
-        ),
+        key: PhoneNumberFactory(
+            account=account,
+            number=number,
+            monthly_fee=Decimal(monthly_fee),
+            purchased_at=purchased and at(purchased),
+            **apart[key],
+        )
+        for key, account, number, monthly_fee, purchased in [
+            ("acme", audian, "+14155550100", "1.5000", "2025-01-10 09:00"),
+            ("globex", audian, "+14155550101", "0.9900", "2025-02-01 23:30"),
+            ("nyc", audian, "+12125550199", "2.0000", "2025-03-05 00:00"),
+            ("mumbai", vobiz, "+912261234567", "499.0000", None),
+            ("released", vobiz, "+912261234568", "0.0085", "2024-12-31 12:00"),
+        ]
     }
     rows["acme"].tags.add(acme, vip)
     rows["mumbai"].tags.add(acme)
@@ -376,6 +366,20 @@ def post_bulk(client, **data):
     return client.post(BULK, data)
 
 
+def label_and_tag_ticked(client, ticked, label, tags, **data):
+    """The bulk form sent to set `label` on the ticked rows and add `tags` to them."""
+    return post_bulk(
+        client,
+        scope="selected",
+        pk=[number.pk for number in ticked],
+        label_action="set",
+        label=label,
+        tag_action="add",
+        tags=tags,
+        **data,
+    )
+
+
 def label_events():
     return AuditEvent.objects.filter(action=AuditEvent.Action.LABEL).order_by("object_id")
 
@@ -388,15 +392,8 @@ def tag_names(number):
 def test_bulk_label_and_tags_for_ticked_rows(client, support_user, numbers):
     client.force_login(support_user)
     ticked = [numbers["globex"], numbers["nyc"]]
-    response = post_bulk(
-        client,
-        scope="selected",
-        pk=[number.pk for number in ticked],
-        label_action="set",
-        label="  Night line ",
-        tag_action="add",
-        tags="acme, night,acme",
-        query="q=555&sort=-number",
+    response = label_and_tag_ticked(
+        client, ticked, "  Night line ", "acme, night,acme", query="q=555&sort=-number"
     )
     assert response.status_code == 302
     assert response.url == f"{LIST}?q=555&sort=-number"
@@ -561,15 +558,7 @@ def test_a_bulk_label_goes_upstream_where_the_provider_keeps_labels(client, supp
     ticked = [audian[0], audian[1], gone, vobiz]
     client.force_login(support_user)
 
-    response = post_bulk(
-        client,
-        scope="selected",
-        pk=[number.pk for number in ticked],
-        label_action="set",
-        label="Night line",
-        tag_action="add",
-        tags="night",
-    )
+    response = label_and_tag_ticked(client, ticked, "Night line", "night")
 
     assert response.status_code == 200
     html = response.content.decode()

@@ -12,11 +12,16 @@ from django.urls import reverse
 from numbers.models import NumberOrder
 from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.server import SandboxThread
-from tests.support.factories import NumberOrderFactory, PhoneNumberFactory, ProviderAccountFactory
+from tests.support.factories import (
+    NumberOrderFactory,
+    PhoneNumberFactory,
+    ProviderAccountFactory,
+)
 from tests.support.world import World
 
 State = NumberOrder.State
 HTMX_TABLE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "table"}
+NO_CREDIT = "Not enough credit on Vobiz India: balance 12.00 INR, needed 400.00 INR."
 
 
 @pytest.fixture
@@ -24,32 +29,29 @@ def orders(db, support_user):
     audian = ProviderAccountFactory(name="Audian main")
     vobiz = ProviderAccountFactory(name="Vobiz India", currency="INR")
     owned = PhoneNumberFactory(account=audian, number="+14155550100")
+    # What each order holds besides the columns of the table below.
+    apart = {
+        "completed": {"phone_number": owned, "requested_by": support_user, "setup_fee": Decimal(0)},
+        "failed": {
+            "error_code": "no_credit",
+            "error_message": NO_CREDIT,
+            "setup_fee": Decimal(100),
+        },
+        "unknown": {"error_message": "Audian did not confirm the purchase."},
+    }
     return {
-        "completed": NumberOrderFactory(
-            account=audian,
-            number=owned.number,
-            state=State.COMPLETED,
-            phone_number=owned,
-            requested_by=support_user,
-            setup_fee=Decimal("0"),
-            monthly_fee=Decimal("0.99"),
-        ),
-        "failed": NumberOrderFactory(
-            account=vobiz,
-            number="+919876543210",
-            state=State.FAILED,
-            error_code="no_credit",
-            error_message="Not enough credit on Vobiz India: balance 12.00 INR, needed 400.00 INR.",
-            setup_fee=Decimal("100"),
-            monthly_fee=Decimal("300"),
-        ),
-        "unknown": NumberOrderFactory(
-            account=audian,
-            number="+14155550199",
-            state=State.UNKNOWN,
-            error_message="Audian did not confirm the purchase.",
-            monthly_fee=Decimal("0.99"),
-        ),
+        name: NumberOrderFactory(
+            account=account,
+            number=number,
+            state=State(name),
+            monthly_fee=Decimal(monthly_fee),
+            **apart[name],
+        )
+        for name, account, number, monthly_fee in [
+            ("completed", audian, owned.number, "0.99"),
+            ("failed", vobiz, "+919876543210", "300"),
+            ("unknown", audian, "+14155550199", "0.99"),
+        ]
     }
 
 

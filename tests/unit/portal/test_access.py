@@ -19,12 +19,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from numbers.models import NumberOrder
 from portal.roles import FINANCE, SUPPORT
 from tests.support.factories import (
-    NumberOrderFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
     UserFactory,
+    order_for,
 )
+from tests.support.urls import url_of
 
 # POST last: it may change what the other methods would see (a sign-out, a label).
 METHODS = ("GET", "HEAD", "PUT", "PATCH", "DELETE", "POST")
@@ -229,27 +230,14 @@ def objects(db):
         provider=ProviderFactory(slug="ravan"), base_url="http://127.0.0.1:1/ravan/api/v1"
     )
     number = PhoneNumberFactory(account=account)
-    order = NumberOrderFactory(
-        account=account,
-        number=number.number,
-        phone_number=number,
-        state=NumberOrder.State.COMPLETED,
-    )
+    order = order_for(number, state=NumberOrder.State.COMPLETED)
     return {"number": number, "order": order, "account": account}
 
 
 def url_for(name, objects) -> str:
     if not name.startswith("admin:") and ":" not in name and "." in name:
         return f"/{name}"  # an unnamed URL, by its route
-    kwargs = {
-        "numbers:detail": {"pk": objects["number"].pk},
-        "numbers:label": {"pk": objects["number"].pk},
-        "numbers:release": {"pk": objects["number"].pk},
-        "numbers:order_check": {"pk": objects["order"].pk},
-        "start_sync_account": {"account_id": objects["account"].pk},
-        "billing:balance_threshold": {"account_id": objects["account"].pk},
-    }.get(name)
-    return reverse(name, kwargs=kwargs)
+    return url_of(name, **objects)
 
 
 def log_in_as(client, role):

@@ -36,6 +36,7 @@ from tests.support.factories import (
     TransactionFactory,
     UserFactory,
 )
+from tests.support.urls import url_of
 
 # Function-scoped fixtures (the database, the logged-in client) serve every example: the
 # examples only read, or run inside a transaction that is rolled back (`rolled_back`).
@@ -258,13 +259,7 @@ FORMS = {
 
 
 def form_url(name, world):
-    kwargs = {
-        "numbers:label": {"pk": world["number"].pk},
-        "numbers:release": {"pk": world["number"].pk},
-        "numbers:order_check": {"pk": world["order"].pk},
-        "billing:balance_threshold": {"account_id": world["audian"].pk},
-    }.get(name)
-    return reverse(name, kwargs=kwargs)
+    return url_of(name, number=world["number"], order=world["order"], account=world["audian"])
 
 
 @pytest.mark.parametrize("name", FORMS)

@@ -20,16 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal.providers import adapter_class, parsing
-from portal.providers.base import (
-    NUMBER_CAPABILITIES,
-    NUMBER_STATUSES,
-    NUMBER_TYPES,
-    TRANSACTION_KINDS,
-    AccountConfig,
-    AvailableNumber,
-    SearchQuery,
-)
+from portal.providers import adapter_class, base, parsing
+from portal.providers.base import AccountConfig, AvailableNumber, SearchQuery
 from portal.providers.errors import UnexpectedResponse
 from portal.providers.phone import E164_REGEX
 from portal.providers.sandbox import base_url, build_app, build_state
@@ -301,13 +293,13 @@ def check_record(record, holds):
     if hasattr(record, "number") and record.number:
         assert re.fullmatch(E164_REGEX, record.number), record
     if hasattr(record, "capabilities"):
-        assert record.capabilities <= set(NUMBER_CAPABILITIES), record
+        assert record.capabilities <= set(base.NUMBER_CAPABILITIES), record
     if hasattr(record, "number_type"):
-        assert record.number_type in NUMBER_TYPES, record
+        assert record.number_type in base.NUMBER_TYPES, record
     if hasattr(record, "status"):
-        assert record.status in NUMBER_STATUSES, record
+        assert record.status in base.NUMBER_STATUSES, record
     if hasattr(record, "kind"):
-        assert record.kind in TRANSACTION_KINDS, record
+        assert record.kind in base.TRANSACTION_KINDS, record
     if isinstance(record, AvailableNumber):
         for key, amount in record.quote.items():
             check_amount(amount, holds, f"quote.{key}")
