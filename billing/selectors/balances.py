@@ -15,7 +15,6 @@ from billing.selectors.months import CENTS, ZERO, local_midnight, report_zone
 from billing.selectors.transactions import latest_balance_per_account
 from portal.models import ProviderAccount
 from portal.money import money_sum
-from portal.providers import adapter_class
 from portal.providers.capabilities import Capability
 
 # --- balances, runway and trend -------------------------------------------------------------
@@ -103,7 +102,7 @@ def balances_with_runway(now: datetime | None = None) -> list[AccountBalance]:
             currency=account.balance_currency or account.currency,
             taken_at=account.balance_taken_at,
             threshold=account.low_balance_threshold,
-            has_balance_api=provider_offers(account.provider.slug, Capability.BALANCE),
+            has_balance_api=account.provider.supports(Capability.BALANCE),
         )
         flow = flows.get((account.pk, account.currency))
         if flow is not None:
@@ -136,15 +135,6 @@ def _estimate_runway(item: AccountBalance, today: date) -> None:
 def _days(amount: Decimal, burn: Decimal) -> int:
     """Whole days the amount lasts at `burn` a day (a part day does not count)."""
     return max(int((amount / burn).to_integral_value(rounding=ROUND_FLOOR)), 0)
-
-
-def provider_offers(slug: str, capability: Capability) -> bool:
-    """Whether the provider's API has `capability` at all, so a page can say "not offered"
-    rather than "nothing yet"."""
-    try:
-        return adapter_class(slug).supports(capability)
-    except LookupError:  # a provider row without an adapter yet
-        return False
 
 
 TREND_DAYS = 90

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.models import ServicePlan
-from billing.selectors.balances import provider_offers
 from portal.models import ProviderAccount
 from portal.providers.capabilities import Capability
 
@@ -37,7 +36,7 @@ def service_plans_by_account() -> list[AccountPlans]:
     return [
         AccountPlans(
             account,
-            provider_offers(account.provider.slug, Capability.SERVICE_PLANS),
+            account.provider.supports(Capability.SERVICE_PLANS),
             plans[account.pk],
         )
         for account in accounts

@@ -18,7 +18,6 @@ from portal.demo import (
 )
 from portal.management.commands.sandbox import DEFAULT_STATE
 from portal.models import SyncRun
-from portal.providers import adapter_class
 from portal.providers.capabilities import Capability
 from portal.providers.sandbox import build_state
 from portal.services.sync import SyncAlreadyRunning
@@ -104,7 +103,7 @@ class Command(BaseCommand):
             return
         billing = (
             "transactions"
-            if adapter_class(account.provider.slug).supports(Capability.TRANSACTIONS)
+            if account.provider.supports(Capability.TRANSACTIONS)
             else "estimated rentals"
         )
         rows = demo.run.rows_created
