@@ -44,12 +44,17 @@ RUN_AXE = """async (options) => {
         })),
     }));
 }"""
-# At rest: nothing of htmx on its way (no request, swap or settling), and no transition
-# running (a dialog fading in, a dimmed table): axe measures colours as they end up.
+# At rest: nothing of htmx on its way (no request, swap or settling), no transition
+# running (a dimmed table), and a dialog on screen fully faded in (its fade may not have
+# started yet when the others are done): axe measures colours as they end up.
 AT_REST = """() =>
     !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
     && !document.getAnimations().some((animation) => animation.playState === "running"
-        && animation.effect.getTiming().iterations !== Infinity)"""
+        && animation.effect.getTiming().iterations !== Infinity)
+    && [...document.querySelectorAll(".modal")].every((modal) => {
+        const style = getComputedStyle(modal);
+        return style.display === "none" || style.opacity === "1";
+    })"""
 
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
