@@ -53,6 +53,8 @@ def test_filters_change_the_totals_and_the_csv_holds_the_filtered_rows(
     page.get_by_test_id("main-nav").get_by_text("Billing", exact=True).click()
     page.get_by_role("link", name="Transactions").click()
     expect(page.get_by_role("heading", name="Transactions", exact=True)).to_be_visible()
+    # Until the document has loaded, htmx has not taken over the filters' form.
+    page.wait_for_load_state("load")
     expect_totals(page, ledger)
 
     page.get_by_label("Provider").select_option("vobiz")
