@@ -104,6 +104,11 @@ class PhoneNumber(models.Model):
     )
     currency = currency_field()
     purchased_at = models.DateTimeField(null=True, blank=True)
+    # Kept by the call-record sync (numbers.services.calls) so that "no calls in N days"
+    # is one indexed comparison over a million numbers, not an aggregate over their calls.
+    last_call_at = models.DateTimeField(
+        "last call", null=True, blank=True, editable=False, db_index=True
+    )
     released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -256,3 +261,126 @@ class NumberOrder(models.Model):
 
     def __str__(self):
         return f"Order {self.number} ({self.get_state_display()})"
+
+
+# Call costs keep the digits providers publish (TryVox prices to 1/10,000 of a cent's
+# hundredth, "0.0130"; Ravan credits to four places), more than a ledger amount needs.
+CALL_COST_DIGITS = 18
+CALL_COST_PLACES = 6
+
+
+def call_cost_field(verbose_name, **kwargs):
+    return models.DecimalField(
+        verbose_name, max_digits=CALL_COST_DIGITS, decimal_places=CALL_COST_PLACES, **kwargs
+    )
+
+
+class Call(models.Model):
+    """A call record as the provider published it (numbers.services.calls): append-only,
+    keyed by the provider's call id, kept for settings.CALL_RETENTION_DAYS. Pages never
+    read these: they read the rollups (NumberDay, NumberMonth), kept forever."""
+
+    account = models.ForeignKey(
+        ProviderAccount, on_delete=models.PROTECT, related_name="calls", db_index=False
+    )
+    # The account's own number the call was on; none for account-level usage (a Ravan web
+    # call has no phone number): kept, and shown as the account's, never put on a number.
+    phone_number = models.ForeignKey(
+        PhoneNumber,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        db_index=False,
+    )
+    number = models.CharField(max_length=16, blank=True)
+    other_party = models.CharField(max_length=64, blank=True)
+    upstream_id = models.CharField("call id at provider", max_length=128)
+    direction = models.CharField(max_length=10, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    started_at = models.DateTimeField()
+    duration_seconds = models.PositiveIntegerField(default=0)
+    billed_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # What the account is billed for the call; null until the provider has priced it.
+    cost = call_cost_field("cost", null=True, blank=True)
+    currency = currency_field()
+    # The published parts of the cost, as decimal strings: they need not add up to it.
+    parts = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "upstream_id"], name="call_unique_id"),
+            number_is_e164("call", allow_blank=True),
+            currency_is_iso_code("call"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "started_at"], name="call_account_started"),
+            models.Index(fields=["phone_number", "started_at"], name="call_number_started"),
+            # The calls still to price, oldest first (a partial index: few rows).
+            models.Index(
+                fields=["account", "started_at"],
+                condition=Q(cost__isnull=True),
+                name="call_unpriced",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Call {self.upstream_id}"
+
+
+class UsageFacts(models.Model):
+    """What one number (or, with no number, the account itself) did in one period and
+    currency. The call-record sync rewrites the periods it touched; nothing else writes
+    them, and every usage page and report reads them instead of the calls."""
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, db_index=False)
+    phone_number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    number = models.CharField(max_length=16, blank=True)  # "" for account-level usage
+    currency = currency_field()
+    calls = models.PositiveIntegerField(default=0)
+    billed_seconds = models.PositiveBigIntegerField(default=0)
+    # The priced calls' cost; `unpriced_calls` more are not in it yet.
+    cost = call_cost_field("call cost", default=0)
+    unpriced_calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class NumberDay(UsageFacts):
+    """Usage per number and day (UTC)."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "number", "day", "currency"], name="number_day_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["phone_number", "day"], name="number_day_number"),
+            models.Index(fields=["day"], name="number_day_day"),
+        ]
+
+
+class NumberMonth(UsageFacts):
+    """Usage per number and calendar month (`month` is its first day): the fact table later
+    capabilities extend with their own columns for the same grain."""
+
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "number", "month", "currency"], name="number_month_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["phone_number", "month"], name="number_month_number"),
+            models.Index(fields=["month"], name="number_month_month"),
+        ]

@@ -82,6 +82,17 @@ class ProviderAccount(models.Model):
         help_text="The newest transaction of the last complete read of the ledger; the next "
         "sync reads from a little before it.",
     )
+    # Advanced window by window as call records are stored (numbers.services.calls): a
+    # read cut off part way leaves it at the last whole window, and the next run goes on
+    # from there.
+    calls_synced_until = models.DateTimeField(
+        "calls complete until",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Every call record that started before this is stored; the next sync "
+        "reads from a little before it.",
+    )
     # Written by the sync only (portal.services.endpoints): an optional endpoint that answered 404,
     # 405 or 501 is a capability this account lacks, not a failure of every sync. The
     # database default serves writers that predate the column (older code mid-deploy,
@@ -144,6 +155,7 @@ class SyncRun(models.Model):
         ALL = "all", "Everything"
         NUMBERS = "numbers", "Owned numbers"
         TRANSACTIONS = "transactions", "Transactions"
+        CALLS = "calls", "Call records"
         BALANCE = "balance", "Balance"
 
     class Status(BadgeChoices):

@@ -267,11 +267,24 @@ SYNC_STEPS = [
     ("numbers", "numbers.services.reconcile.reconcile_unknown_orders"),
     ("transactions", "billing.services.transactions.sync_transactions"),
     ("balance", "billing.services.balances.snapshot_balance"),
+    ("calls", "numbers.services.calls.sync_calls"),
     ("plans", "billing.services.plans.sync_service_plans"),
     # Last, so it reads the plans just synced; a "numbers" step, so a numbers-only sync
     # prices its new numbers from the plans stored (numbers.fees: listing, quote, plan).
     ("numbers", "billing.services.plan_fees.fees_from_service_plans"),
 ]
+
+# Call records (numbers.services.calls): raw calls are kept this many days (the daily and
+# monthly rollups forever); a first sync reads the provider's history this far back at
+# most, a window of CALL_SYNC_WINDOW_DAYS at a time; calls whose price is read one by one
+# (TryVox) are priced this many at once.
+CALL_RETENTION_DAYS = env.int("CALL_RETENTION_DAYS", default=400)
+CALL_SYNC_WINDOW_DAYS = env.int("CALL_SYNC_WINDOW_DAYS", default=7)
+CALL_PRICING_WORKERS = env.int("CALL_PRICING_WORKERS", default=4)
+if min(CALL_RETENTION_DAYS, CALL_SYNC_WINDOW_DAYS, CALL_PRICING_WORKERS) < 1:
+    raise ImproperlyConfigured(
+        "CALL_RETENTION_DAYS, CALL_SYNC_WINDOW_DAYS and CALL_PRICING_WORKERS must be at least 1."
+    )
 
 # Every sync run ends by this deadline: past it, the run stops with "took longer than N"
 # (failed, or partial keeping what its finished steps wrote) and its worker moves on. A run
@@ -325,6 +338,10 @@ UPSTREAM_LIST_LIMITS = {
         "streamed_bytes": 20 * 1024 * _MB,
     },
     "plans": {"rows": env.int("UPSTREAM_MAX_PLANS", default=10_000), "streamed_bytes": 20 * _MB},
+    "calls": {
+        "rows": env.int("UPSTREAM_MAX_CALLS", default=50_000_000),
+        "streamed_bytes": 20 * 1024 * _MB,
+    },
 }
 # Provider accounts may point at loopback, private, link-local or reserved addresses, and
 # use plain http, only with this on: the sandbox of `make run` (DEBUG) needs it, production

@@ -14,7 +14,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -159,6 +159,41 @@ class UpstreamTransaction:
     description: str = ""
     number: str = ""  # E.164 the provider names, or ""
     reference: str = ""
+
+
+CALL_DIRECTIONS = ("inbound", "outbound", "")
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    """A call record. The adapter says who called whom; which of the two is the account's
+    own number is the sync's to tell (it knows the numbers held). `cost` is what the
+    account is billed for the call, exactly as published; None while the provider has not
+    priced it yet (an Audian CDR whose ledger entry has not appeared, a TryVox call whose
+    detail was not read), to be priced by `ProviderAdapter.price_calls` later. `parts` keeps
+    the published parts of the cost (decimal strings) as they are: they need not add up."""
+
+    upstream_id: str
+    started_at: datetime
+    from_number: str  # E.164 where it is a phone number, else as published ("" for none)
+    to_number: str
+    direction: str = ""  # one of CALL_DIRECTIONS; "" where the record does not say
+    status: str = ""
+    duration_seconds: int = 0
+    billed_seconds: int | None = None
+    cost: Decimal | None = None
+    currency: str = ""
+    parts: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CallPrice:
+    """A price found later for a call listed unpriced (see `ProviderAdapter.price_calls`)."""
+
+    cost: Decimal
+    currency: str
+    billed_seconds: int | None = None
+    parts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +385,22 @@ class ProviderAdapter(abc.ABC):
 
     def list_service_plans(self) -> list[ServicePlan]:
         raise self._unsupported(Capability.SERVICE_PLANS)
+
+    # Whether `iter_calls` filters by time upstream. One that does not (TryVox) is read
+    # newest first down to `since` in one pass; one that does is read window by window,
+    # oldest first, so a long history is kept a window at a time.
+    calls_filter_by_time: bool = True
+
+    def iter_calls(self, since: datetime | None, until: datetime) -> Iterator[UpstreamCall]:
+        """Call records started in [since, until) (from the oldest kept when `since` is
+        None), page by page, in any order."""
+        raise self._unsupported(Capability.CALL_RECORDS)
+
+    def price_calls(self, calls: Sequence[tuple[str, datetime]]) -> dict[str, CallPrice]:
+        """Prices for calls listed unpriced, given as (upstream id, started at): by id, for
+        those the provider has priced by now (the others are left out, to ask again on a
+        later sync). Only adapters whose listings can lack a price override this."""
+        return {}
 
     @classmethod
     def plan_rate_keys(cls, number_type: str, country: str) -> tuple[str, ...]:

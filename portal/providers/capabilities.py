@@ -11,6 +11,7 @@ class Capability(enum.StrEnum):
     BALANCE = "balance"
     TRANSACTIONS = "transactions"
     SERVICE_PLANS = "service_plans"
+    CALL_RECORDS = "call_records"
 
     @property
     def label(self) -> str:

@@ -32,6 +32,7 @@ CEILING_SETTINGS = {
     "inventory": "UPSTREAM_MAX_INVENTORY",
     "transactions": "UPSTREAM_MAX_TRANSACTIONS",
     "plans": "UPSTREAM_MAX_PLANS",
+    "calls": "UPSTREAM_MAX_CALLS",
 }
 
 
