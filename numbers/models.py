@@ -356,6 +356,9 @@ class NumberDay(UsageFacts):
 
     day = models.DateField()
 
+    def __str__(self):
+        return f"{self.number or 'account'} on {self.day}"
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -373,6 +376,9 @@ class NumberMonth(UsageFacts):
     capabilities extend with their own columns for the same grain."""
 
     month = models.DateField()
+
+    def __str__(self):
+        return f"{self.number or 'account'} in {self.month:%Y-%m}"
 
     class Meta:
         constraints = [
