@@ -356,9 +356,6 @@ class NumberDay(UsageFacts):
 
     day = models.DateField()
 
-    def __str__(self):
-        return f"{self.number or 'account'} on {self.day}"
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -370,15 +367,15 @@ class NumberDay(UsageFacts):
             models.Index(fields=["day"], name="number_day_day"),
         ]
 
+    def __str__(self):
+        return f"{self.number or 'account'} on {self.day}"
+
 
 class NumberMonth(UsageFacts):
     """Usage per number and calendar month (`month` is its first day): the fact table later
     capabilities extend with their own columns for the same grain."""
 
     month = models.DateField()
-
-    def __str__(self):
-        return f"{self.number or 'account'} in {self.month:%Y-%m}"
 
     class Meta:
         constraints = [
@@ -390,3 +387,6 @@ class NumberMonth(UsageFacts):
             models.Index(fields=["phone_number", "month"], name="number_month_number"),
             models.Index(fields=["month"], name="number_month_month"),
         ]
+
+    def __str__(self):
+        return f"{self.number or 'account'} in {self.month:%Y-%m}"
