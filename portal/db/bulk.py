@@ -34,6 +34,22 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict]) -> None:
         return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     defaults = _defaults(fields, connection)
+    # A JSON value is the one COPY cannot take as it is: it goes through its field.
+    json_fields = [
+        (field.attname, field) for field in fields if isinstance(field, models.JSONField)
+    ]
+    if json_fields:
+        rows = [
+            {
+                **row,
+                **{
+                    name: field.get_db_prep_save(row[name], connection)
+                    for name, field in json_fields
+                    if name in row
+                },
+            }
+            for row in rows
+        ]
     with connection.cursor() as cursor:
         copy_rows(
             cursor,
