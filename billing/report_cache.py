@@ -1,6 +1,6 @@
 """Report aggregates, cached while the data they add up has not changed.
 
-The spend report and the transactions' totals add up hundreds of thousands of rows, and
+The transactions' totals and the recurring-cost report add up hundreds of thousands of rows, and
 finance opens the same reports again and again between two syncs. A result is cached under
 its SQL and the state of the data it reads:
 

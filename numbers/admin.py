@@ -1,15 +1,22 @@
-"""Django admin for tags, owned numbers and purchase orders.
+"""Django admin for tags, owned numbers, purchase orders and call records.
 
-Numbers and orders mirror the upstreams: only the portal's own label and tags are editable.
+Numbers, orders and calls mirror the upstreams: only the portal's own label and tags are
+editable.
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from numbers.models import NumberOrder, PhoneNumber, Tag
+from numbers.models import Call, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
 from numbers.services.labels import clean_label, ensure_labellable, set_label
-from portal.admin import AccountListFilter, CountColumnsMixin, ReadOnlyAdminMixin, money_column
+from portal.admin import (
+    AccountListFilter,
+    CountColumnsMixin,
+    ReadOnlyAdminMixin,
+    json_column,
+    money_column,
+)
 from portal.providers.errors import UpstreamError
 
 
@@ -172,3 +179,67 @@ class NumberOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     setup_fee_display = money_column("setup_fee", "quoted setup fee")
     monthly_fee_display = money_column("monthly_fee", "quoted monthly fee")
+
+
+@admin.register(Call)
+class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "account",
+        "number",
+        "direction",
+        "other_party",
+        "duration_seconds",
+        "billed_seconds",
+        "cost_display",
+        "upstream_id",
+    )
+    list_filter = ("direction", "currency", "account__provider", ("account", AccountListFilter))
+    list_select_related = ("account__provider",)
+    search_fields = ("upstream_id", "number", "other_party")
+    date_hierarchy = "started_at"
+    ordering = ("-started_at", "-id")
+    show_full_result_count = False
+    raw_id_fields = ("phone_number",)
+    readonly_fields = ("created_at", "parts_display")
+    exclude = ("parts",)
+
+    cost_display = money_column("cost", "cost")
+    parts_display = json_column("parts", "cost parts as published")
+
+
+class FactsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The facts the syncs keep (numbers.services.facts), to look at; never edited."""
+
+    list_filter = ("currency", "account__provider", ("account", AccountListFilter))
+    list_select_related = ("account__provider",)
+    search_fields = ("number",)
+    show_full_result_count = False
+    raw_id_fields = ("phone_number",)
+
+    cost_display = money_column("cost", "call cost")
+
+
+@admin.register(NumberDay)
+class NumberDayAdmin(FactsAdmin):
+    list_display = ("day", "account", "number", "calls", "billed_seconds", "cost_display")
+    date_hierarchy = "day"
+    ordering = ("-day", "number")
+
+
+@admin.register(NumberMonth)
+class NumberMonthAdmin(FactsAdmin):
+    list_display = (
+        "month",
+        "account",
+        "number",
+        "calls",
+        "cost_display",
+        "charged_display",
+        "estimated_display",
+    )
+    date_hierarchy = "month"
+    ordering = ("-month", "number")
+
+    charged_display = money_column("charged", "charged")
+    estimated_display = money_column("estimated", "estimated")

@@ -331,9 +331,10 @@ class Call(models.Model):
 
 
 class UsageFacts(models.Model):
-    """What one number (or, with no number, the account itself) did in one period and
-    currency. The call-record sync rewrites the periods it touched; nothing else writes
-    them, and every usage page and report reads them instead of the calls."""
+    """What one number (or, with no number, the account itself) did in one period of the
+    configured time zone, in one currency. Moved by the syncs by exactly what they store
+    (numbers.services.facts); every usage page and the spend report read these instead of
+    adding up calls or transactions."""
 
     account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, db_index=False)
     phone_number = models.ForeignKey(
@@ -341,11 +342,14 @@ class UsageFacts(models.Model):
     )
     number = models.CharField(max_length=16, blank=True)  # "" for account-level usage
     currency = currency_field()
-    calls = models.PositiveIntegerField(default=0)
-    billed_seconds = models.PositiveBigIntegerField(default=0)
+    # Signed, though never negative once written: PostgreSQL checks a row it is about to
+    # insert before it finds the one to add to, and an increment may be negative (a call
+    # priced moves from `unpriced_calls` to `cost`).
+    calls = models.IntegerField(default=0)
+    billed_seconds = models.BigIntegerField(default=0)
     # The priced calls' cost; `unpriced_calls` more are not in it yet.
     cost = call_cost_field("call cost", default=0)
-    unpriced_calls = models.PositiveIntegerField(default=0)
+    unpriced_calls = models.IntegerField(default=0)
 
     class Meta:
         abstract = True
@@ -372,10 +376,14 @@ class NumberDay(UsageFacts):
 
 
 class NumberMonth(UsageFacts):
-    """Usage per number and calendar month (`month` is its first day): the fact table later
-    capabilities extend with their own columns for the same grain."""
+    """Usage and charges per number and calendar month (`month` is its first day): the
+    fact table of this grain, which later capabilities extend with columns of their own."""
 
     month = models.DateField()
+    # The ledger's charges (debit, recurring, usage) dated in the month, and the rentals the
+    # portal estimated for a provider without a ledger (billing.services.estimates).
+    charged = call_cost_field("charged", default=0)
+    estimated = call_cost_field("estimated", default=0)
 
     class Meta:
         constraints = [

@@ -72,28 +72,29 @@ class MoneySum(Sum):
     back as a Decimal with 4 places. Group by currency first: amounts of two currencies
     never add."""
 
-    def __init__(self, field_name: str, **extra):
+    def __init__(self, field_name: str, places: int = MONEY_PLACES, **extra):
         # The declared type is SQLite's integer units, so no backend converter turns them
         # into a float-rounded Decimal first; `convert_value` makes every result a Decimal.
+        # `places`: the column's decimal places (call costs keep more than ledger amounts).
         super().__init__(field_name, output_field=BigIntegerField(), **extra)
+        self.places = places
 
     def as_sqlite(self, compiler, connection, **extra_context):
         column, *rest = self.get_source_expressions()
         in_units = self.copy()
         in_units.set_source_expressions(
-            [Cast(Round(column * Value(10**MONEY_PLACES)), BigIntegerField()), *rest]
+            [Cast(Round(column * Value(10**self.places)), BigIntegerField()), *rest]
         )
         return super(MoneySum, in_units).as_sql(compiler, connection, **extra_context)
 
     @property
     def convert_value(self):
-        return _to_money
+        return self._to_money
 
-
-def _to_money(value, expression, connection) -> Decimal:
-    if connection.vendor == "sqlite":
-        return Decimal(value or 0).scaleb(-MONEY_PLACES)
-    return NO_MONEY if value is None else value
+    def _to_money(self, value, expression, connection) -> Decimal:
+        if connection.vendor == "sqlite":
+            return Decimal(value or 0).scaleb(-self.places)
+        return Decimal(0).scaleb(-self.places) if value is None else value
 
 
 money_sum = MoneySum

@@ -10,11 +10,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Count, F, Q, Value
+from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from billing.report_cache import cached_rows
 from billing.selectors.months import (
     ZERO,
     Amount,
@@ -28,8 +27,10 @@ from billing.selectors.months import (
     sum_amounts,
     this_month,
 )
-from portal.models import ProviderAccount
+from numbers.models import CALL_COST_PLACES, Call, NumberMonth
+from portal.models import Provider, ProviderAccount
 from portal.money import format_money, money_sum
+from portal.providers.capabilities import Capability
 
 # --- spend per month ------------------------------------------------------------------------
 
@@ -86,6 +87,10 @@ class SpendGroup:
     total: Amount
     # The period's last month against the one before it (None for a one-month period).
     change: Decimal | None = None
+    # The group's calls in the period and their cost (for a provider with a ledger, a part
+    # of its charges; for one without, a part of its spend).
+    calls: int = 0
+    call_cost: Decimal = ZERO
 
 
 @dataclass
@@ -95,6 +100,12 @@ class CurrencySpend:
     groups: list[SpendGroup]
     total: Amount
     breakdown: str
+
+    @property
+    def call_usage(self) -> list[SpendGroup]:
+        """The groups with calls in the period, the costliest first."""
+        called = [group for group in self.groups if group.calls]
+        return sorted(called, key=lambda g: (-g.call_cost, -g.calls, g.name.casefold()))
 
     def chart(self) -> dict:
         """What the chart draws (static/billing/charts.js), amounts as decimal strings:
@@ -135,73 +146,133 @@ class SpendReport:
     breakdown: str
     currencies: list[CurrencySpend] = field(default_factory=list)
 
+    @property
+    def ledgers(self) -> dict[str, list[str]]:
+        """The providers' names, with a ledger and without, for the page to say how each
+        one's calls are counted."""
+        providers = {True: [], False: []}
+        for provider in Provider.objects.order_by("name"):
+            providers[provider.supports(Capability.TRANSACTIONS)].append(provider.name)
+        return {"with": providers[True], "without": providers[False]}
+
 
 def spend_by_month(
     period: MonthRange, breakdown: str = Breakdown.PROVIDER, *, now: datetime | None = None
 ) -> SpendReport:
-    """Charges (debit, recurring and usage; credits are money in, not spend) per month of
-    `period`, per currency, broken down by provider, account or number label, with each
-    month's change from the month before. A month under way at `now` is compared with the
-    same days of the month before, never with the whole of it. One grouped query, whatever
-    the data size (and a look-up of the accounts' names for a breakdown by provider or
-    account): every total is the exact sum of the cells it covers."""
+    """Charges per month of `period`, per currency, broken down by provider, account or
+    number label, with each month's change from the month before. A month under way at
+    `now` is compared with the same days of the month before, never with the whole of it.
+
+    Read from the monthly facts (numbers.models.NumberMonth), one grouped query whatever
+    the data size: the ledger's charges (debit, recurring and usage; credits are money in,
+    not spend), the rentals estimated for providers without a ledger, and for those
+    providers the cost of their calls, which no ledger of theirs holds. Where a provider
+    has a ledger, its calls' cost is already in it: the calls only break it down, and are
+    shown beside it (`SpendGroup.call_cost`), never added."""
     breakdown = Breakdown(breakdown)
-    # To the minute: the query, and so the cached result, stays the same for a minute.
     now = (now or timezone.now()).replace(second=0, microsecond=0)
     # One month earlier too, so the first month of the period has a change as well.
     months = [add_months(period.first, -1), *period.months]
     compared_until = _same_time_a_month_before(now) if period.last == this_month(now) else None
-    sums = _sum_per_month(months)
-    if compared_until is not None:
-        sums[SO_FAR_BEFORE] = money_sum(
-            "amount",
-            filter=Q(occurred_at__gte=local_midnight(months[-2]), occurred_at__lt=compared_until),
+    outside_ledger = accounts_without_ledger()
+    rows = (
+        NumberMonth.objects.filter(month__gte=months[0], month__lte=period.last)
+        .values("currency", "month", group_key=_GROUP_KEYS[breakdown])
+        .annotate(
+            charged=money_sum("charged", places=CALL_COST_PLACES),
+            estimated=money_sum("estimated", places=CALL_COST_PLACES),
+            call_cost=money_sum("cost", places=CALL_COST_PLACES),
+            usage=money_sum(
+                "cost", places=CALL_COST_PLACES, filter=Q(account_id__in=outside_ledger)
+            ),
+            calls=Sum("calls"),
         )
-    rows = cached_rows(
-        charge_rows()
-        .filter(occurred_at__gte=local_midnight(months[0]), occurred_at__lt=period.ends_before)
-        .values("currency", "is_estimate", group_key=_GROUP_KEYS[breakdown])
-        .annotate(in_period=Count("pk", filter=Q(occurred_at__gte=period.starts_at)), **sums)
         .order_by()
     )
     describe = _group_describer(breakdown, {row["group_key"] for row in rows})
+    index_of = {month: index for index, month in enumerate(months)}
     month_totals = defaultdict(lambda: [Amount()] * len(months))
-    # What the same days of the month before came to, per currency and per group.
-    so_far_before = defaultdict(lambda: ZERO)
-    group_so_far_before = defaultdict(lambda: defaultdict(lambda: ZERO))
     # Per currency, the cells of each group, keyed by its (key, name, detail).
-    empty_cells = [Amount()] * period.count
-    group_cells = defaultdict(lambda: defaultdict(empty_cells.copy))
+    group_cells = defaultdict(lambda: defaultdict(lambda: [Amount()] * period.count))
+    group_calls = defaultdict(lambda: defaultdict(lambda: [0, ZERO]))
     for row in rows:
-        currency, amounts = row["currency"], _month_amounts(row, months)
-        month_totals[currency] = add_amounts(month_totals[currency], amounts)
-        before = row.get(SO_FAR_BEFORE, ZERO)
-        so_far_before[currency] += before
-        if row["in_period"]:  # charged only in the month before: counts for no group
-            cells = group_cells[currency]
-            group = describe(row["group_key"])
-            cells[group] = add_amounts(cells[group], amounts[1:])
-            group_so_far_before[currency][group] += before
+        currency, index = row["currency"], index_of[row["month"]]
+        amount = Amount(row["charged"] + row["estimated"] + row["usage"], row["estimated"])
+        totals = month_totals[currency]
+        totals[index] = add_amounts([totals[index]], [amount])[0]
+        if index == 0:  # the month before the period: counts for no group
+            continue
+        group = describe(row["group_key"])
+        cells = group_cells[currency][group]
+        cells[index - 1] = add_amounts([cells[index - 1]], [amount])[0]
+        calls = group_calls[currency][group]
+        calls[0] += row["calls"] or 0
+        calls[1] += row["call_cost"]
 
+    so_far_before = (
+        _so_far_before(breakdown, months[-2], compared_until, outside_ledger, describe)
+        if compared_until is not None
+        else {}
+    )
     report = SpendReport(period, breakdown)
     for currency in sorted(group_cells):
-        groups = [
-            _spend_group(
-                *group,
-                cells,
-                before=group_so_far_before[currency][group] if compared_until else None,
-            )
-            for group, cells in group_cells[currency].items()
-        ]
+        groups = []
+        for group, cells in group_cells[currency].items():
+            before = so_far_before.get((currency, group), ZERO) if compared_until else None
+            spend_group = _spend_group(*group, cells, before=before)
+            spend_group.calls, spend_group.call_cost = group_calls[currency][group]
+            groups.append(spend_group)
         groups.sort(key=lambda g: (-g.total.amount, g.name.casefold()))
         totals = month_totals[currency]
         spends = _month_spends(period.months, totals)
         if compared_until is not None:
-            spends[-1] = _so_far(spends[-1], so_far_before[currency], compared_until)
+            before = sum(
+                (amount for (code, _), amount in so_far_before.items() if code == currency),
+                ZERO,
+            )
+            spends[-1] = _so_far(spends[-1], before, compared_until)
         report.currencies.append(
             CurrencySpend(currency, spends, groups, sum_amounts(totals[1:]), breakdown)
         )
     return report
+
+
+def accounts_without_ledger() -> list[int]:
+    """The accounts whose provider publishes no ledger: their spend is the portal's
+    estimated rentals plus their calls' cost."""
+    return [
+        account.pk
+        for account in ProviderAccount.objects.select_related("provider")
+        if not account.provider.supports(Capability.TRANSACTIONS)
+    ]
+
+
+def _so_far_before(
+    breakdown: Breakdown, month: date, until: datetime, outside_ledger: list[int], describe
+) -> dict[tuple[str, tuple], Decimal]:
+    """What the month before the month under way came to up to `until` (to the minute,
+    which months of facts cannot say), per currency and group: its charges from the
+    ledger, and for providers without a ledger its calls. One month of rows at most."""
+    since = local_midnight(month)
+    charges = (
+        charge_rows()
+        .filter(occurred_at__gte=since, occurred_at__lt=until)
+        .values("currency", group_key=_GROUP_KEYS[breakdown])
+        .annotate(amount=money_sum("amount"))
+        .order_by()
+    )
+    calls = (
+        Call.objects.filter(
+            account_id__in=outside_ledger, started_at__gte=since, started_at__lt=until
+        )
+        .values("currency", group_key=_GROUP_KEYS[breakdown])
+        .annotate(amount=money_sum("cost", places=CALL_COST_PLACES))
+        .order_by()
+    )
+    sums = defaultdict(lambda: ZERO)
+    for row in [*charges, *calls]:
+        sums[(row["currency"], describe(row["group_key"]))] += row["amount"]
+    return sums
 
 
 SO_FAR_BEFORE = "so_far_before"
@@ -236,33 +307,6 @@ def _spend_group(
     elif len(cells) > 1:
         group.change = cells[-1].amount - cells[-2].amount
     return group
-
-
-def _sum_per_month(months: list[date]) -> dict:
-    """A sum of the amounts for each month, `month_0` for the first, for `annotate`.
-
-    One conditional sum a month over the month's bounds (local midnights), rather than
-    grouping by the month truncated in the database: grouped on a few columns, PostgreSQL
-    knows there are few groups and adds in parallel, where a month expression makes it
-    expect a group per row; and no row's date has to be converted to the time zone."""
-    return {
-        f"month_{index}": money_sum(
-            "amount",
-            filter=Q(
-                occurred_at__gte=local_midnight(month),
-                occurred_at__lt=local_midnight(add_months(month, 1)),
-            ),
-        )
-        for index, month in enumerate(months)
-    }
-
-
-def _month_amounts(row: dict, months: list[date]) -> list[Amount]:
-    """A row's sums per month, as amounts with their estimated part."""
-    sums = [row[f"month_{index}"] for index in range(len(months))]
-    if row["is_estimate"]:
-        return [Amount(amount, amount) for amount in sums]
-    return [Amount(amount) for amount in sums]
 
 
 def _month_spends(months: list[date], totals: list[Amount]) -> list[MonthSpend]:

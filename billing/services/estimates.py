@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from billing.models import Transaction
+from billing.services.charge_facts import CHARGE_VALUES, count_charges
 from numbers.models import PhoneNumber
 from numbers.services.sync import BATCH_SIZE, batched
 from portal.models import ProviderAccount
@@ -101,4 +102,5 @@ def _store_estimates(account: ProviderAccount, estimates: list[Transaction]) -> 
     for estimate in new:
         estimate.account = account
     Transaction.objects.bulk_create(new)
+    count_charges(account, ({name: getattr(e, name) for name in CHARGE_VALUES} for e in new))
     return len(new)

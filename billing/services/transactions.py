@@ -13,6 +13,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from billing.models import Transaction
+from billing.services.charge_facts import CHARGE_VALUES, count_charges
 from billing.services.estimates import estimate_rentals
 from numbers.models import PhoneNumber
 from numbers.services.sync import LISTING_BATCH_SIZE, batched
@@ -91,13 +92,17 @@ def _append(account: ProviderAccount, rows: Iterable[tuple]) -> int:
         dict(zip(_LEDGER_FIELDS, row, strict=True)) for key, row in rows.items() if key not in known
     ]
     number_ids = _phone_number_ids(account, {row["number"] for row in new if row["number"]})
-    insert_rows(
-        Transaction,
-        [
-            {**row, "account_id": account.pk, "phone_number_id": number_ids.get(row["number"])}
-            for row in new
-        ],
-    )
+    new = [
+        {
+            **row,
+            "account_id": account.pk,
+            "phone_number_id": number_ids.get(row["number"]),
+            "is_estimate": False,
+        }
+        for row in new
+    ]
+    insert_rows(Transaction, new)
+    count_charges(account, new)
     return len(new)
 
 
@@ -144,6 +149,8 @@ _INSERT_STAGED = """
     -- In id order, so two writers with ids in common wait on each other, never deadlock.
     ORDER BY staged.upstream_id
     ON CONFLICT (account_id, upstream_id) DO NOTHING
+    -- What was stored, to count its charges in the months (billing.services.charge_facts).
+    RETURNING kind, amount, currency, occurred_at, number, phone_number_id, is_estimate
 """
 
 
@@ -172,4 +179,6 @@ def _append_through_staging(account: ProviderAccount, rows: Iterable[tuple]):
             _INSERT_STAGED,
             {"account": account.pk, "now": timezone.now(), "provider": account.provider_id},
         )
-        return cursor.rowcount
+        stored = [dict(zip(CHARGE_VALUES, row, strict=True)) for row in cursor.fetchall()]
+    count_charges(account, stored)
+    return len(stored)

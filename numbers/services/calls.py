@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery
 
 from numbers.models import Call, PhoneNumber
+from numbers.services.facts import FactDelta
 from numbers.services.sync import batched
-from numbers.services.usage_facts import UsageDelta
 from portal.db.bulk import AnyOf, insert_rows
 from portal.models import ProviderAccount
 from portal.providers.base import CallPrice, ProviderAdapter, UpstreamCall
@@ -95,9 +95,9 @@ def append_calls(account: ProviderAccount, records: Iterable[UpstreamCall]) -> i
     held = _numbers_held(account, new)
     rows = [_call_values(account, record, held) for record in new]
     insert_rows(Call, rows)
-    delta = UsageDelta(account)
+    delta = FactDelta(account)
     for row in rows:
-        delta.add(row)
+        delta.add_call(row)
     delta.save()
     _advance_last_calls(rows)
     return len(rows)
@@ -139,19 +139,19 @@ def _unpriced_chunks(account: ProviderAccount) -> Iterator[list[Call]]:
 def _store_prices(account: ProviderAccount, calls: list[Call], prices: dict[str, CallPrice]) -> int:
     """Price the calls the provider priced, and move their rollups from unpriced to priced
     (and to the price's currency, should it differ from the account's)."""
-    delta = UsageDelta(account)
+    delta = FactDelta(account)
     priced = []
     for call in calls:
         price = prices.get(call.upstream_id)
         if price is None:
             continue
-        delta.remove(_fact_values(call))
+        delta.add_call(_fact_values(call), sign=-1)
         call.cost = price.cost
         call.currency = price.currency or call.currency
         if price.billed_seconds is not None:
             call.billed_seconds = price.billed_seconds
         call.parts = {**call.parts, **price.parts}
-        delta.add(_fact_values(call))
+        delta.add_call(_fact_values(call))
         priced.append(call)
     Call.objects.bulk_update(priced, ["cost", "currency", "billed_seconds", "parts"])
     delta.save()

@@ -18,6 +18,7 @@ from itertools import chain
 from django.db import connection, transaction
 
 from billing.models import BalanceSnapshot, Transaction
+from billing.services.charge_facts import recount_charges
 from numbers.models import PhoneNumber, Tag
 from numbers.services.sync import batched
 from portal.models import Provider, ProviderAccount
@@ -236,7 +237,10 @@ def seed_transactions(world: World, start: int, stop: int, numbers: int) -> int:
             row["phone_number_id"] = ids.get(row["number"])
             yield row
 
-    return insert_rows(Transaction, linked())
+    count = insert_rows(Transaction, linked())
+    # Loaded around the syncs, so counted in the monthly facts here, as they would count it.
+    recount_charges()
+    return count
 
 
 def seed_balances(world: World) -> None:

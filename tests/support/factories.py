@@ -10,7 +10,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
-from numbers.models import FeeSource, NumberOrder, PhoneNumber, Tag
+from billing.services.charge_facts import CHARGE_VALUES, count_charges
+from numbers.models import Call, FeeSource, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 
 # Every user's password: the tests that sign in through a form type it.
@@ -92,6 +93,61 @@ class TransactionFactory(factory.django.DjangoModelFactory):
     currency = factory.SelfAttribute("account.currency")
     description = "Monthly phone number rental"
     occurred_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Counted in the monthly facts the reports read, as the syncs count what they store.
+        stored = super()._create(model_class, *args, **kwargs)
+        count_charges(stored.account, [{name: getattr(stored, name) for name in CHARGE_VALUES}])
+        return stored
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    """A stored call record (raw: the facts pages read are not moved by it)."""
+
+    class Meta:
+        model = Call
+
+    phone_number = factory.SubFactory("tests.support.factories.PhoneNumberFactory")
+    account = factory.SelfAttribute("phone_number.account")
+    number = factory.SelfAttribute("phone_number.number")
+    other_party = "+15005550006"
+    upstream_id = factory.Sequence(lambda n: f"call_{n:08d}")
+    direction = "inbound"
+    status = "completed"
+    started_at = factory.LazyFunction(timezone.now)
+    duration_seconds = 60
+    billed_seconds = 60
+    cost = Decimal("0.0130")
+    currency = factory.SelfAttribute("account.currency")
+
+
+class NumberDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NumberDay
+
+    phone_number = factory.SubFactory("tests.support.factories.PhoneNumberFactory")
+    account = factory.SelfAttribute("phone_number.account")
+    number = factory.SelfAttribute("phone_number.number")
+    day = factory.LazyFunction(timezone.localdate)
+    currency = factory.SelfAttribute("account.currency")
+    calls = 1
+    billed_seconds = 60
+    cost = Decimal("0.0130")
+
+
+class NumberMonthFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NumberMonth
+
+    phone_number = factory.SubFactory("tests.support.factories.PhoneNumberFactory")
+    account = factory.SelfAttribute("phone_number.account")
+    number = factory.SelfAttribute("phone_number.number")
+    month = factory.LazyFunction(lambda: timezone.localdate().replace(day=1))
+    currency = factory.SelfAttribute("account.currency")
+    calls = 1
+    billed_seconds = 60
+    cost = Decimal("0.0130")
 
 
 class BalanceSnapshotFactory(factory.django.DjangoModelFactory):

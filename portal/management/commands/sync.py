@@ -19,7 +19,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--only",
-            choices=[SyncRun.Kind.NUMBERS, SyncRun.Kind.TRANSACTIONS, SyncRun.Kind.BALANCE],
+            choices=[
+                SyncRun.Kind.NUMBERS,
+                SyncRun.Kind.TRANSACTIONS,
+                SyncRun.Kind.BALANCE,
+                SyncRun.Kind.CALLS,
+            ],
             default=SyncRun.Kind.ALL,
         )
         parser.add_argument(

@@ -20,14 +20,17 @@ from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
-from numbers.models import NumberOrder, PhoneNumber, Tag
+from numbers.models import Call, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
 from portal.admin import ProviderAccountForm
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.services.sync import sync_account
 from tests.support.factories import (
     AuditEventFactory,
     BalanceSnapshotFactory,
+    CallFactory,
     GroupFactory,
+    NumberDayFactory,
+    NumberMonthFactory,
     NumberOrderFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,
@@ -79,6 +82,9 @@ ROW_FACTORIES = {
     PhoneNumber: PhoneNumberFactory,
     NumberOrder: NumberOrderFactory,
     Transaction: TransactionFactory,
+    Call: CallFactory,
+    NumberDay: NumberDayFactory,
+    NumberMonth: NumberMonthFactory,
     BalanceSnapshot: BalanceSnapshotFactory,
     ServicePlan: ServicePlanFactory,
     DBTaskResult: enqueue_task,
@@ -89,8 +95,18 @@ ROW_FACTORIES = {
     AccessFailureLog: lambda: sign_in_record(AccessFailureLog),
 }
 REGISTERED_MODELS = sorted(admin.site._registry, key=lambda model: model._meta.label)
-READ_ONLY_MODELS = [AuditEvent, SyncRun, Transaction, BalanceSnapshot, NumberOrder, ServicePlan]
-BIG_TABLES = [PhoneNumber, Transaction, AuditEvent, SyncRun]
+READ_ONLY_MODELS = [
+    AuditEvent,
+    SyncRun,
+    Transaction,
+    BalanceSnapshot,
+    NumberOrder,
+    ServicePlan,
+    Call,
+    NumberDay,
+    NumberMonth,
+]
+BIG_TABLES = [PhoneNumber, Transaction, AuditEvent, SyncRun, Call, NumberDay, NumberMonth]
 
 
 def model_id(model):
