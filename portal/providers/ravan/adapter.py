@@ -27,6 +27,7 @@ numbers.services.synced_values: a field an answer leaves out never erases a know
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote as quote_path
@@ -352,6 +353,42 @@ class RavanAdapter(ProviderAdapter):
             if not items or (
                 received >= total if total is not None else len(items) < MAX_PAGE_SIZE
             ):
+                return
+            page += 1
+
+    def iter_number_history(self, number: str) -> Iterator[UpstreamCall]:
+        """§2.8: `GET /calling/phone-history?phone=` — one number's calls, paged by
+        `page`/`page_size` (≤ 100) until `total_count` have come. `cost_total` is a string
+        here; `twilio_cost`, `model_cost` and `credit_breakdown` are kept as parts as
+        published, though they need not add up to it (§2.8's example does not)."""
+        guard = PageGuard(self.name, "calls")
+        page, received = 1, 0
+        while True:
+            body = Reader(
+                self.request(
+                    "GET",
+                    "/calling/phone-history",
+                    params={"phone": self._e164(number), "page": page, "page_size": MAX_PAGE_SIZE},
+                ),
+                "phone-history",
+                provider=self.name,
+            )
+            items = body.list("calls")
+            for index, item in enumerate(guard.page(items)):
+                call = Reader(item, f"phone-history.calls[{received + index}]", provider=self.name)
+                session = self._session(call)
+                breakdown = call.raw("credit_breakdown")
+                published = {
+                    key: str(call.money(key))
+                    for key in ("twilio_cost", "model_cost")
+                    if call.has(key)
+                }
+                yield replace(
+                    session,
+                    parts=published | parts(breakdown if isinstance(breakdown, Mapping) else None),
+                )
+            received += len(items)
+            if not items or received >= body.int("total_count"):
                 return
             page += 1
 
