@@ -39,6 +39,7 @@ UPSTREAM_LIST_LIMITS = {
     "inventory": {"rows": 2_000, "streamed_bytes": 1024 * 1024},
     "transactions": {"rows": 20_000, "streamed_bytes": 8 * 1024 * 1024},
     "plans": {"rows": 100, "streamed_bytes": 1024 * 1024},
+    "calls": {"rows": 20_000, "streamed_bytes": 8 * 1024 * 1024},
 }
 # The sandboxes and hostile upstreams of the tests listen on loopback, over plain HTTP.
 ALLOW_PRIVATE_UPSTREAMS = True

@@ -67,6 +67,7 @@ def test_every_operation_is_declared_and_implemented():
             Capability.BALANCE: "get_balance",
             Capability.TRANSACTIONS: "iter_transactions",
             Capability.SERVICE_PLANS: "list_service_plans",
+            Capability.CALL_RECORDS: "iter_calls",
         }.get(capability, capability.value)
         assert getattr(AudianAdapter, method) is not getattr(ProviderAdapter, method)
 

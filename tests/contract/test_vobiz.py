@@ -69,6 +69,7 @@ def test_declares_what_vobiz_offers():
         Capability.RELEASE,
         Capability.BALANCE,
         Capability.TRANSACTIONS,
+        Capability.CALL_RECORDS,
     }
 
 

@@ -23,9 +23,9 @@ numbers.services.synced_values: a field an answer leaves out never erases a know
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -35,13 +35,16 @@ from portal.providers.base import (
     NUMBER_CAPABILITIES,
     AvailableNumber,
     Balance,
+    CallPrice,
     OwnedNumber,
     ProviderAdapter,
     SearchQuery,
     ServicePlan,
+    UpstreamCall,
     UpstreamTransaction,
     first_matching,
 )
+from portal.providers.call_records import aware, in_window, party, seconds, unix_ceil, unix_floor
 from portal.providers.capabilities import Capability
 from portal.providers.optional import CALL_EVERY_TIME, Endpoint, OptionalEndpoints
 from portal.providers.paging import PageGuard
@@ -49,7 +52,9 @@ from portal.providers.parsing import Reader
 from portal.providers.phone import country_of, number_type_of
 
 CURRENCY = "USD"  # §4: USD everywhere; family-K items carry no currency field
-PAGE_SIZE = 100  # §2.1-R and §2.3-R: `limit` max 100
+PAGE_SIZE = 100  # §2.1-R and §2.3-R: `limit` max 100; §5.7: Kazoo's `page_size` too
+# How long after a call started its ledger entry may be dated (when the call ended).
+LEDGER_ENTRY_LAG = timedelta(days=1)
 
 # §5.13: family R `status` and family K `state` (the Kazoo lifecycle, §2.1-K) → the portal's.
 NUMBER_STATUS = {
@@ -94,6 +99,7 @@ class AudianAdapter(ProviderAdapter):
             Capability.BALANCE,
             Capability.TRANSACTIONS,
             Capability.SERVICE_PLANS,
+            Capability.CALL_RECORDS,
         }
     )
     labels_sync_upstream = True  # `friendly_name` is read back by GET /v2/numbers
@@ -270,6 +276,86 @@ class AudianAdapter(ProviderAdapter):
                 )
             )
         return plans
+
+    # --- call records (§2.8-C, priced by the §2.8-K ledger) -----------------------------
+
+    def iter_calls(self, since: datetime | None, until: datetime) -> Iterator[UpstreamCall]:
+        """§2.8-C: `GET …/cdrs` with `created_from`/`created_to` in Unix seconds (what the
+        Audian page says; Kazoo includes both ends, so the last second before `until`),
+        paged by start_key. A CDR carries no cost: each comes unpriced, in the account's
+        currency, and `price_calls` reads its cost from the ledger."""
+        since, until = aware(since), aware(until)
+        params: dict[str, Any] = {"created_to": unix_ceil(until) - 1, "page_size": PAGE_SIZE}
+        if since is not None:
+            params["created_from"] = unix_floor(since)
+        path = f"{self._account_path}/cdrs"
+        for index, item in enumerate(self._kazoo_items(path, params, "cdrs", kind="calls")):
+            call = self._call(self._reader(item, f"cdrs[{index}]"))
+            if in_window(call.started_at, since, until):
+                yield call
+
+    def price_calls(self, calls: Sequence[tuple[str, datetime]]) -> dict[str, CallPrice]:
+        """§2.8-C: a call's cost is its entry in the `per-minute-voip` ledger (§2.8-K),
+        which names the call in `source.id`. The ledger is read over the span of the calls
+        asked for (and a day past the last, as an entry may be dated when the call ended),
+        keeping only the entries of those calls; a call without its entry yet is left out,
+        to be asked again. Several entries for one call add up to its cost."""
+        wanted = {call_id: aware(started) for call_id, started in calls}
+        if not wanted:
+            return {}
+        params = {
+            "created_from": unix_floor(min(wanted.values())),
+            "created_to": unix_ceil(max(wanted.values()) + LEDGER_ENTRY_LAG),
+            "page_size": PAGE_SIZE,
+        }
+        path = f"{self._account_path}/ledgers/per-minute-voip"
+        prices: dict[str, CallPrice] = {}
+        entries = self._kazoo_items(path, params, "per-minute-voip", kind="transactions")
+        for index, item in enumerate(entries):
+            entry = self._reader(item, f"per-minute-voip[{index}]")
+            call_id = entry.object("source").str("id")
+            if call_id not in wanted:
+                continue
+            # §4: the ledger's unit is not stated (Kazoo stores 1/10,000 dollar internally,
+            # [INFERRED]); every other Audian amount is in dollars, and the transactions
+            # that bill the same calls are read as dollars too. A debit is negative.
+            cost = abs(entry.money("amount"))
+            usage = entry.object("usage", required=False)
+            billed = None
+            if usage is not None and usage.str("unit", "") in ("sec", "seconds", "s"):
+                billed = seconds(usage, "quantity", default=None)
+            earlier = prices.get(call_id)
+            if earlier is not None:
+                cost += earlier.cost
+                billed = (
+                    None
+                    if billed is None or earlier.billed_seconds is None
+                    else (billed + earlier.billed_seconds)
+                )
+            prices[call_id] = CallPrice(
+                cost=cost, currency=self.account.currency or CURRENCY, billed_seconds=billed
+            )
+        return prices
+
+    def _call(self, cdr: Reader) -> UpstreamCall:
+        """§2.8-C's CDR. The ledger names a call by its `call_id` (Kazoo's CDR schema: the
+        required, unique id of the call leg), not by `id`, the CDR document's own key
+        (Kazoo keys it by month and call id): per-minute usage is rated while the call runs,
+        before any CDR document exists, so only the call id can name it. The call's id is
+        therefore `call_id`. `call_direction`, where present, is relative to Kazoo's media
+        switch rather than the account (Kazoo's CDR schema), so no direction is given: the
+        sync tells it from which party is the account's number. `timestamp` may be Unix
+        (the Audian example) or Gregorian seconds (Kazoo, §4)."""
+        return UpstreamCall(
+            upstream_id=cdr.str("call_id"),
+            started_at=cdr.datetime("timestamp"),
+            from_number=party(cdr, "caller_id_number"),
+            to_number=party(cdr, "callee_id_number"),
+            status=cdr.str("hangup_cause", ""),
+            duration_seconds=seconds(cdr, "duration_seconds"),
+            billed_seconds=seconds(cdr, "billing_seconds", default=None),
+            currency=self.account.currency or CURRENCY,
+        )
 
     # --- requests and envelopes -------------------------------------------------------
 

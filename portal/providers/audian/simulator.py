@@ -26,6 +26,7 @@ from fnmatch import fnmatchcase
 
 import phonenumbers
 
+from portal.providers.audian.simulator_calls import AudianCallRecords
 from portal.providers.parsing import GREGORIAN_TO_UNIX
 from portal.providers.sandbox.faults import RETRY_AFTER_SECONDS
 from portal.providers.sandbox.http import Request, Response, Router, page_slice
@@ -136,7 +137,8 @@ def _request_id() -> str:
     return uuid.uuid4().hex
 
 
-class AudianSandbox(SandboxProvider):
+class AudianSandbox(AudianCallRecords, SandboxProvider):
+    amount = staticmethod(amount)
     slug = "audian"
     api_path = "/v2"
     catalog = (
@@ -172,6 +174,8 @@ class AudianSandbox(SandboxProvider):
         router.add("GET", rf"{account}/transactions", self.transactions)
         router.add("GET", rf"{account}/transactions/(?P<txn_id>[^/]+)", self.transaction)
         router.add("GET", rf"{account}/service_plans", self.service_plans)
+        router.add("GET", rf"{account}/cdrs", self.cdrs)
+        router.add("GET", rf"{account}/ledgers/per-minute-voip", self.per_minute_ledger)
         router.add("GET", rf"{account}/service_plans/(?P<plan_id>[^/]+)", self.service_plan)
         router.add("GET", rf"{account}/(?:children|accounts)", self.children)
 

@@ -27,6 +27,8 @@ numbers.services.synced_values: a field an answer leaves out never erases a know
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote as quote_path
 
@@ -39,8 +41,10 @@ from portal.providers.base import (
     OwnedNumber,
     ProviderAdapter,
     SearchQuery,
+    UpstreamCall,
     offer_matches,
 )
+from portal.providers.call_records import aware, in_window, parts, party, seconds
 from portal.providers.capabilities import Capability
 from portal.providers.paging import PageGuard
 from portal.providers.parsing import Reader
@@ -107,6 +111,7 @@ class RavanAdapter(ProviderAdapter):
             Capability.PURCHASE,
             Capability.RELEASE,
             Capability.BALANCE,
+            Capability.CALL_RECORDS,
         }
     )
     # ravan.md §2.6: managed numbers renew every 28 days (13 times a year), not monthly.
@@ -313,6 +318,113 @@ class RavanAdapter(ProviderAdapter):
             )
         return envelope
 
+    # --- call records (§2.8) -------------------------------------------------------------------
+
+    def iter_calls(self, since: datetime | None, until: datetime) -> Iterator[UpstreamCall]:
+        """§2.8: `GET /calling/call-sessions`, filtered by `started_after`/`started_before`
+        (ISO 8601) and sorted oldest first, paged by `page`/`page_size` until `meta.total`
+        sessions have come (or a short page, where a shape gives no total). Both published
+        shapes are read: (a) snake_case items in `data` with `meta`, (b) camelCase items in
+        `data.callSessions`. A session of channel `web` has no phone number: it is the
+        organization's usage, kept with its parties as published (none)."""
+        since, until = aware(since), aware(until)
+        params: dict[str, Any] = {
+            "started_before": _iso(until),
+            "sort_by": "started_at",
+            "sort_order": "asc",
+            "page_size": MAX_PAGE_SIZE,
+        }
+        if since is not None:
+            params["started_after"] = _iso(since)
+        guard = PageGuard(self.name, "calls")
+        page, received = 1, 0
+        while True:
+            body = self._envelope(
+                self.request("GET", "/calling/call-sessions", params={**params, "page": page})
+            )
+            items, total = self._sessions(body)
+            for index, item in enumerate(guard.page(items)):
+                call = self._session(
+                    Reader(item, f"call-sessions[{received + index}]", provider=self.name)
+                )
+                if in_window(call.started_at, since, until):
+                    yield call
+            received += len(items)
+            if not items or (
+                received >= total if total is not None else len(items) < MAX_PAGE_SIZE
+            ):
+                return
+            page += 1
+
+    def iter_number_history(self, number: str) -> Iterator[UpstreamCall]:
+        """§2.8: `GET /calling/phone-history?phone=` — one number's calls, paged by
+        `page`/`page_size` (≤ 100) until `total_count` have come. `cost_total` is a string
+        here; `twilio_cost`, `model_cost` and `credit_breakdown` are kept as parts as
+        published, though they need not add up to it (§2.8's example does not)."""
+        guard = PageGuard(self.name, "calls")
+        page, received = 1, 0
+        while True:
+            body = Reader(
+                self.request(
+                    "GET",
+                    "/calling/phone-history",
+                    params={"phone": self._e164(number), "page": page, "page_size": MAX_PAGE_SIZE},
+                ),
+                "phone-history",
+                provider=self.name,
+            )
+            items = body.list("calls")
+            for index, item in enumerate(guard.page(items)):
+                call = Reader(item, f"phone-history.calls[{received + index}]", provider=self.name)
+                session = self._session(call)
+                breakdown = call.raw("credit_breakdown")
+                published = {
+                    key: str(call.money(key))
+                    for key in ("twilio_cost", "model_cost")
+                    if call.has(key)
+                }
+                yield replace(
+                    session,
+                    parts=published | parts(breakdown if isinstance(breakdown, Mapping) else None),
+                )
+            received += len(items)
+            if not items or received >= body.int("total_count"):
+                return
+            page += 1
+
+    @staticmethod
+    def _sessions(body: Reader) -> tuple[list, int | None]:
+        """The page's items and the listing's total, in either published shape."""
+        if isinstance(body.raw("data"), list):  # shape (a)
+            meta = body.object("meta", required=False)
+            return body.list("data"), meta.int("total") if meta else None
+        data = body.object("data")  # shape (b)
+        pagination = data.object("pagination", required=False)
+        for holder in (pagination, data):
+            for key in ("total", "totalCount", "total_count"):
+                if holder is not None and holder.has(key):
+                    return data.list("callSessions"), holder.int(key)
+        return data.list("callSessions"), None
+
+    def _session(self, item: Reader) -> UpstreamCall:
+        """A session in either spelling. `cost_total` is a JSON number in shape (a) and a
+        string in (b): both read exactly; the credit breakdown is kept as published."""
+        cost_key = _spelling(item, ("cost_total", "costTotal"))
+        breakdown = item.raw("credit_breakdown") or item.raw("creditBreakdown")
+        direction = item.str("direction", "")
+        return UpstreamCall(
+            upstream_id=item.str("id"),
+            started_at=item.datetime(_spelling(item, ("started_at", "startedAt"))),
+            from_number=party(item, "caller_number", "callerNumber"),
+            to_number=party(item, "callee_number", "calleeNumber"),
+            direction=direction if direction in ("inbound", "outbound") else "",
+            status=item.str("status", ""),
+            duration_seconds=seconds(item, "duration_sec", "durationSec"),
+            cost=item.money(cost_key, required=False),
+            currency=CURRENCY,
+            parts=parts(breakdown if isinstance(breakdown, Mapping) else None),
+        )
+
     # --- writing requests ---------------------------------------------------------------------
 
     def _buy_body(self, e164: str, quote: AvailableNumber | None) -> dict[str, Any]:
@@ -384,6 +496,10 @@ def _spelling(reader: Reader, names: tuple[str, ...]) -> str:
 def _region_or_area_code(area: str) -> tuple[str, str]:
     area = area.strip()
     return ("", area) if area.isdigit() else (area, "")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _segment(value: str, safe: str = "") -> str:

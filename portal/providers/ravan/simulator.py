@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from portal.providers.ravan import simulator_calls
 from portal.providers.sandbox.http import Request, Response, Router, page_slice
 from portal.providers.sandbox.simulated import Reject, SandboxProvider
 from portal.providers.sandbox.state import CatalogEntry, SandboxError, iso
@@ -270,6 +271,13 @@ class RavanSandbox(SandboxProvider):
         """§2.8 shape (a): snake_case sessions in `data` with `meta`, paged by page/page_size."""
         account = self.authenticate(request)
         page, page_size = _page(request)
+        if self.state.has_calls(account):
+            items, total = simulator_calls.sessions_page(
+                self.state, account, request, page, page_size
+            )
+            body = self.envelope("Call sessions fetched successfully", items)
+            body["meta"] = {"total": total, "limit": page_size, "offset": (page - 1) * page_size}
+            return Response(200, body)
         wanted = {
             "status": request.arg("status"),
             "channel": request.arg("channel"),
@@ -298,18 +306,24 @@ class RavanSandbox(SandboxProvider):
         if not E164.fullmatch(phone):
             raise Reject(self.invalid("phone must be an E.164 number", "phone"))
         page, page_size = _page(request)
-        calls = [
-            c for c in self.calls(account) if phone in (c["caller_number"], c["callee_number"])
-        ]
         offset = (page - 1) * page_size
+        if self.state.has_calls(account):
+            held, total = self.state.calls_of_number(account, phone, offset, page_size)
+            items = [simulator_calls.history_call(call) for call in held]
+        else:
+            calls = [
+                c for c in self.calls(account) if phone in (c["caller_number"], c["callee_number"])
+            ]
+            items = [_history_call(call) for call in calls[offset : offset + page_size]]
+            total = len(calls)
         body = {
             "success": True,
             "message": "Phone history fetched successfully",
             "phone": phone,
-            "total_count": len(calls),
+            "total_count": total,
             "page": page,
             "page_size": page_size,
-            "calls": [_history_call(call) for call in calls[offset : offset + page_size]],
+            "calls": items,
         }
         return Response(200, body)
 
@@ -454,7 +468,8 @@ class RavanSandbox(SandboxProvider):
                 )
 
     def calls(self, account: dict) -> list[dict]:
-        """Deterministic call records for the account's numbers (§5.10), newest first."""
+        """Deterministic call records for the account's numbers (§5.10), newest first: for
+        an account whose world holds none of its own (see simulator_calls)."""
         anchor = self.state.anchor
         calls = []
         for record in self.state.owned_numbers(account):

@@ -25,6 +25,7 @@ def build_state(
     numbers: int = 25,
     transactions: int = 200,
     inventory: int = 30,
+    calls: int = 0,
     accounts=DEMO_ACCOUNTS,
 ) -> SandboxState:
     """The world in the state file at `path` if there is one, else a new one from the seed
@@ -38,6 +39,7 @@ def build_state(
         numbers=numbers,
         transactions=transactions,
         inventory=inventory,
+        calls=calls,
         path=Path(path) if path is not None else None,
     )
     state.save()

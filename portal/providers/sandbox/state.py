@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from portal.providers.sandbox import world
+from portal.providers.sandbox.call_state import CallRecords, call_row_id
 from portal.providers.sandbox.world import iso, money
 
 STATE_VERSION = 1
@@ -94,7 +95,7 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-class SandboxState:
+class SandboxState(CallRecords):
     """All sandbox data behind one lock. Handlers call the methods below; each mutation
     is saved to `path` (when given) before it returns."""
 
@@ -117,6 +118,7 @@ class SandboxState:
         numbers: int = 25,
         transactions: int = 40,
         inventory: int = 30,
+        calls: int = 0,
         path: Path | None = None,
         now: datetime | None = None,
     ) -> SandboxState:
@@ -124,7 +126,9 @@ class SandboxState:
         labelled, and `transactions` ledger rows of the last six months that end at the
         account's balance (see `portal.providers.sandbox.world`); for each catalog entry `inventory`
         numbers for sale, a tenth of them already taken by someone else (buying one answers
-        "unavailable")."""
+        "unavailable"). With `calls`, each account also holds that many call records of the
+        ~13 months before now (`sandbox.calls`); where the provider bills calls in its
+        ledger, their ledger rows replace the generic usage lines."""
         anchor = (now or _now()).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         rng = random.Random(seed)
         data = {
@@ -138,6 +142,8 @@ class SandboxState:
             "transactions": {},
             "purchases": {},
             "extensions": {},
+            "calls": {},
+            "unpriced_calls": {},
         }
         state = cls(data, path)
         used: set[str] = set()
@@ -157,7 +163,8 @@ class SandboxState:
             entries = catalogs.get(account.provider, [])
             owned = state._add_account(account, rng, entries, used, anchor, numbers)
             key, balance = account.key, Decimal(account.balance)
-            for row in world.ledger(rng, owned, transactions, anchor, balance):
+            usage = state._seed_calls(account, owned, calls, anchor) if calls > 0 else None
+            for row in world.ledger(rng, owned, transactions, anchor, balance, usage):
                 state._append_transaction(
                     key,
                     row.kind,
@@ -165,6 +172,7 @@ class SandboxState:
                     row.description,
                     row.e164,
                     world.stamp(row.when),
+                    call_id=row.call_id,
                 )
         return state
 
@@ -176,6 +184,8 @@ class SandboxState:
                 f"{path}: sandbox state version {data.get('version')} is not supported"
             )
         data.setdefault("extensions", {})  # a state file written before there were any
+        data.setdefault("calls", {})
+        data.setdefault("unpriced_calls", {})
         return cls(data, Path(path))
 
     def save(self):
@@ -202,11 +212,15 @@ class SandboxState:
         self.data["owned"][account.key] = {record["e164"]: record for record in owned}
         return owned
 
-    def _append_transaction(self, key, kind, amount, description, number, created_at: str):
+    def _append_transaction(
+        self, key, kind, amount, description, number, created_at: str, call_id: str = ""
+    ):
         ledger = self.data["transactions"][key]
-        digest = hashlib.sha1(f"{key}:{len(ledger)}".encode(), usedforsecurity=False)
+        # Rows taken back (`withhold_call_prices`) still count, so no id is given twice.
+        position = len(ledger) + self.data.get("taken_back", {}).get(key, 0)
+        digest = hashlib.sha1(f"{key}:{position}".encode(), usedforsecurity=False)
         row = {
-            "id": f"txn_{digest.hexdigest()[:16]}",
+            "id": call_row_id(key, call_id) if call_id else f"txn_{digest.hexdigest()[:16]}",
             "kind": kind,
             "amount": money(amount),
             "currency": self.data["accounts"][key]["currency"],
@@ -214,6 +228,8 @@ class SandboxState:
             "e164": number,
             "created_at": created_at,
         }
+        if call_id:  # the call record this row bills (sandbox.calls.LEDGER_PROVIDERS)
+            row["call_id"] = call_id
         ledger.append(row)
         return row
 
@@ -515,11 +531,13 @@ class SandboxState:
             self.save()
             return dict(row)
 
-    def _post(self, key, kind, amount: Decimal, description, e164, when) -> dict:
+    def _post(self, key, kind, amount: Decimal, description, e164, when, call_id="") -> dict:
         record = self.data["accounts"][key]
         change = amount if kind == "credit" else -amount
         record["balance"] = money(Decimal(record["balance"]) + change)
-        return self._append_transaction(key, kind, amount, description, e164, iso(when))
+        return self._append_transaction(
+            key, kind, amount, description, e164, iso(when), call_id=call_id
+        )
 
     # --- test and demo controls ---------------------------------------------------------
 

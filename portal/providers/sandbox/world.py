@@ -91,6 +91,7 @@ class Charge(NamedTuple):
     amount: Decimal
     description: str
     e164: str = ""
+    call_id: str = ""  # the call a usage row bills (sandbox.calls), "" for any other row
 
 
 def new_number(rng, entry, used: set[str], updated_at: str) -> dict:
@@ -158,7 +159,14 @@ class Labeller:
         return self.rng.choice(self.cost_centres)
 
 
-def ledger(rng, owned: list[dict], count: int, anchor: datetime, balance: Decimal):
+def ledger(
+    rng,
+    owned: list[dict],
+    count: int,
+    anchor: datetime,
+    balance: Decimal,
+    usage: list[Charge] | None = None,
+):
     """`count` ledger rows (Charges, oldest first) over the six months before `anchor`:
     the monthly rental of held numbers on each renewal date, the setup fee of those bought
     in that time, usage lines every month and now and then a top-up. The top-ups are sized
@@ -166,14 +174,17 @@ def ledger(rng, owned: list[dict], count: int, anchor: datetime, balance: Decima
 
     When the rentals of every number do not fit in `count`, whole histories of some
     numbers do (each billed month after month, so monthly totals stay steady); usage fills
-    what is left."""
-    if count <= 0:
+    what is left. `usage`, when given (the charges of the account's call records), replaces
+    the generic usage lines: rentals fill `count` and the calls' rows come on top."""
+    if count <= 0 and not usage:
         return []
     anchor = _naive(anchor)
     start = add_months(anchor, -LEDGER_MONTHS)
-    top_ups = min(max(1, count // 20), MAX_TOP_UPS) if count >= 2 else 0
+    rows = count + len(usage or ())
+    top_ups = min(max(1, rows // 20), MAX_TOP_UPS) if rows >= 2 else 0
     wanted = count - top_ups
-    room = wanted - min(wanted, LEDGER_MONTHS)  # at least one usage line a month
+    # At least one generic usage line a month; the calls' rows, when given, are usage enough.
+    room = wanted - min(wanted, LEDGER_MONTHS) if usage is None else max(wanted, 0)
     charges: list[Charge] = []
     for record in rng.sample(owned, len(owned)):
         history = _rentals(record, start, anchor)
@@ -181,8 +192,12 @@ def ledger(rng, owned: list[dict], count: int, anchor: datetime, balance: Decima
             break
         charges += history
         room -= len(history)
-    charges += _usage(rng, owned, wanted - len(charges), start, anchor)
+    if usage is None:
+        charges += _usage(rng, owned, wanted - len(charges), start, anchor)
+    else:
+        charges += usage
     charges.sort(key=lambda charge: charge.when)
+    top_ups = min(top_ups, len(charges))  # one stretch of charges per top-up at least
     return _with_top_ups(rng, charges, top_ups, Decimal(balance))
 
 

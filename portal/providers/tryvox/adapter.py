@@ -24,11 +24,14 @@ The list (§2.1), the number GET (§2.2) and the purchase answer (seed 004) are 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from portal.providers import errors
@@ -36,11 +39,14 @@ from portal.providers.base import (
     NUMBER_CAPABILITIES,
     AvailableNumber,
     Balance,
+    CallPrice,
     OwnedNumber,
     ProviderAdapter,
     SearchQuery,
+    UpstreamCall,
     first_matching,
 )
+from portal.providers.call_records import aware, in_window, party, seconds
 from portal.providers.capabilities import Capability
 from portal.providers.paging import PageGuard
 from portal.providers.parsing import Reader, excerpt
@@ -66,8 +72,11 @@ class TryVoxAdapter(ProviderAdapter):
             Capability.PURCHASE,
             Capability.RELEASE,
             Capability.BALANCE,  # [INFERRED] endpoint, tryvox.md §2.7
+            Capability.CALL_RECORDS,
         }
     )
+    # tryvox.md §2.8: the call list has no time filter and comes newest first.
+    calls_filter_by_time = False
     # (HTTP status | None, error.code | None) → error. The statuses of purchase are from
     # seed 004; the codes of §2.9 are documented; the rest are [INFERRED] (tryvox.md §2.4).
     error_table = {
@@ -163,6 +172,83 @@ class TryVoxAdapter(ProviderAdapter):
         """[INFERRED] tryvox.md §2.7: `{account_id, balance, currency, updated_at}`."""
         body = self._object(self.request("GET", self._account_path("balance")))
         return Balance(amount=body.money("balance"), currency=_currency(body))
+
+    # --- call records (tryvox.md §2.8) -----------------------------------------------------
+
+    def iter_calls(self, since: datetime | None, until: datetime) -> Iterator[UpstreamCall]:
+        """`GET /v1/voice/accounts/{auth_id}/calls`: no time filter, newest first, paged by
+        `page`/`per_page` (max 100) up to `pagination.total_pages`. Read from the newest
+        down, it stops after the first page that reaches back past `since`. No list item
+        has a price (only a call's detail does): each call comes unpriced, its currency
+        unknown ("") until `price_calls` reads the detail's `price_unit`."""
+        since, until = aware(since), aware(until)
+        guard = PageGuard(self.name, "calls")
+        page = 1
+        while True:
+            body = self._object(
+                self.request("GET", self._calls_path(), params={"page": page, "per_page": PER_PAGE})
+            )
+            items = body.list("calls")
+            reached_since = False
+            for index, item in enumerate(guard.page(items)):
+                call = self._call(Reader(item, f"calls[{index}]", provider=self.name))
+                reached_since |= since is not None and call.started_at < since
+                if in_window(call.started_at, since, until):
+                    yield call
+            total_pages = body.object("pagination").int("total_pages")
+            if not items or reached_since or page >= total_pages:
+                return
+            page += 1
+
+    def price_calls(self, calls: Sequence[tuple[str, datetime]]) -> dict[str, CallPrice]:
+        """One `GET …/calls/{call_uuid}` per call (§2.8: only the detail has `price`), at
+        most settings.CALL_PRICING_WORKERS at once, each with the usual retries and
+        deadline (the client is thread-safe). A call whose detail has no price yet, or
+        that TryVox no longer finds, is left out, to be asked again."""
+        call_ids = list(dict.fromkeys(call_id for call_id, _ in calls))
+        if not call_ids:
+            return {}
+        workers = max(1, min(settings.CALL_PRICING_WORKERS, len(call_ids)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tryvox-price")
+        try:
+            found = list(pool.map(self._call_price, call_ids))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return {
+            call_id: price
+            for call_id, price in zip(call_ids, found, strict=True)
+            if price is not None
+        }
+
+    def _call_price(self, call_id: str) -> CallPrice | None:
+        try:
+            body = self.request("GET", f"{self._calls_path()}/{quote(call_id, safe='')}")
+        except errors.NotFound:
+            return None
+        detail = self._object(body)
+        if not detail.has("price"):
+            return None
+        return CallPrice(
+            cost=detail.money("price"),  # "0.0130": a 4-decimal string (§3.1)
+            currency=detail.currency("price_unit", DEFAULT_CURRENCY),
+            billed_seconds=seconds(detail, "billed_duration", default=None),
+        )
+
+    def _call(self, item: Reader) -> UpstreamCall:
+        direction = item.str("direction", "")
+        return UpstreamCall(
+            upstream_id=item.str("call_uuid"),
+            started_at=item.datetime("start_time"),
+            from_number=party(item, "from"),
+            to_number=party(item, "to"),
+            direction=direction if direction in ("inbound", "outbound") else "",
+            status=item.str("status", ""),
+            duration_seconds=seconds(item, "duration"),
+        )
+
+    def _calls_path(self) -> str:
+        # tryvox.md §6.2: calls live under `/v1/voice/accounts/{auth_id}`, not `/v1/account`.
+        return f"/voice/accounts/{quote(self.account.upstream_account_id, safe='')}/calls"
 
     # --- paths, paging and records ----------------------------------------------------------
 

@@ -22,6 +22,7 @@ from decimal import Decimal
 from portal.providers.sandbox.http import Request, Response, Router, page_slice
 from portal.providers.sandbox.simulated import Reject, SandboxProvider
 from portal.providers.sandbox.state import CatalogEntry, SandboxError, iso, money
+from portal.providers.tryvox.simulator_calls import TryVoxCallRecords
 
 CURRENCY = "USD"  # tryvox.md §3.1: every amount is USD, Indian numbers included
 DEFAULT_PER_PAGE = 20
@@ -101,10 +102,11 @@ REFUSAL_TEXT = {
 }
 
 ACCOUNT = r"/v1/account/(?P<account_id>[^/]+)"
+VOICE_ACCOUNT = r"/v1/voice/accounts/(?P<auth_id>[^/]+)"
 NUMBER = ACCOUNT + r"/numbers/(?P<e164>[^/]+)"
 
 
-class TryVoxSandbox(SandboxProvider):
+class TryVoxSandbox(TryVoxCallRecords, SandboxProvider):
     slug = "tryvox"
     api_path = "/v1"
     # tryvox.md §5.4: the documented example prices, all in USD.
@@ -136,6 +138,9 @@ class TryVoxSandbox(SandboxProvider):
         router.add("GET", ACCOUNT + r"/inventory/numbers", self.list_inventory)
         router.add("GET", ACCOUNT + r"/balance", self.balance)
         router.add("GET", ACCOUNT + r"/transactions", self.transactions)
+        # tryvox.md §2.8, §6.2: calls live under another account path.
+        router.add("GET", VOICE_ACCOUNT + r"/calls", self.list_calls)
+        router.add("GET", VOICE_ACCOUNT + r"/calls/(?P<call_uuid>[^/]+)", self.get_call)
 
     # --- errors ---------------------------------------------------------------------------
 

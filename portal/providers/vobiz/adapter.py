@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -42,8 +42,10 @@ from portal.providers.base import (
     OwnedNumber,
     ProviderAdapter,
     SearchQuery,
+    UpstreamCall,
     UpstreamTransaction,
 )
+from portal.providers.call_records import aware, in_window, party, seconds
 from portal.providers.capabilities import Capability
 from portal.providers.paging import PageGuard
 from portal.providers.parsing import Reader
@@ -51,6 +53,8 @@ from portal.providers.phone import country_of, number_type_of
 
 # §2.1, §2.3: `per_page` defaults to 25 and is capped at 100; §2.8: `limit` likewise at 100.
 PAGE_SIZE = 100
+# §2.8 CDR `end_date` names the last day included: the day of the last moment before `until`.
+CALL_DAY_EDGE = timedelta(microseconds=1)
 
 # §2.1 PhoneNumber.status → the portal's statuses. `pending_release` is the 24-hour release
 # cooldown of §2.6: the number is still on the account and can be taken back, but a release
@@ -101,6 +105,7 @@ class VobizAdapter(ProviderAdapter):
             Capability.RELEASE,
             Capability.BALANCE,
             Capability.TRANSACTIONS,
+            Capability.CALL_RECORDS,
         }
     )
     # Keys are (HTTP status, code); a code is the generic envelope's `error.code` or the flat
@@ -421,6 +426,57 @@ class VobizAdapter(ProviderAdapter):
             description=description,
             number=self._number_named_in(description, reference),
             reference=reference,
+        )
+
+    # --- call records ---------------------------------------------------------------------
+
+    def iter_calls(self, since: datetime | None, until: datetime) -> Iterator[UpstreamCall]:
+        """§2.8 "CDR billing" [SDK]: `GET …/cdr`, filtered by whole days (`start_date` and
+        `end_date`, YYYY-MM-DD, both included), so [since, until) is applied here too;
+        paged by `page`/`per_page` (max 100) until `pagination.has_next` is false."""
+        since, until = aware(since), aware(until)
+        params: dict[str, Any] = {"end_date": (until - CALL_DAY_EDGE).date().isoformat()}
+        if since is not None:
+            params["start_date"] = since.date().isoformat()
+        guard = PageGuard(self.name, "calls")
+        page = 1
+        while True:
+            body = Reader(
+                self.request(
+                    "GET", self._path("cdr"), params={**params, "page": page, "per_page": PAGE_SIZE}
+                ),
+                "cdr",
+                provider=self.name,
+            )
+            items = body.list("data")
+            for index, item in enumerate(guard.page(items)):
+                call = self._call(Reader(item, f"cdr.data[{index}]", provider=self.name))
+                if in_window(call.started_at, since, until):
+                    yield call
+            pagination = body.object("pagination")
+            if not items or not pagination.bool("has_next", False):
+                return
+            page += 1
+
+    def _call(self, item: Reader) -> UpstreamCall:
+        """A CDR item (SDK `ListCdrsResponseDataItem`). Its `uuid` is what the ledger's
+        `cdr` row names ("cdr_<uuid>", §2.8), so it is the call's id; `id` is a row number.
+        `total_cost` is what the call cost; `cost` and `streaming_cost` are its parts."""
+        direction = item.str("call_direction", "")
+        return UpstreamCall(
+            upstream_id=item.str("uuid"),
+            started_at=item.datetime("start_time"),
+            from_number=party(item, "caller_id_number"),
+            to_number=party(item, "destination_number"),
+            direction=direction if direction in ("inbound", "outbound") else "",
+            status=item.str("hangup_cause", ""),
+            duration_seconds=seconds(item, "duration"),
+            billed_seconds=seconds(item, "billsec", default=None),
+            cost=item.money("total_cost"),
+            currency=item.currency("currency"),
+            parts={
+                key: str(item.money(key)) for key in ("cost", "streaming_cost") if item.has(key)
+            },
         )
 
     @staticmethod

@@ -39,6 +39,7 @@ from portal.providers.sandbox.faults import RETRY_AFTER_SECONDS
 from portal.providers.sandbox.http import Request, Response, Router, page_slice
 from portal.providers.sandbox.simulated import Reject, SandboxProvider
 from portal.providers.sandbox.state import CatalogEntry, SandboxError, iso
+from portal.providers.vobiz.simulator_calls import VobizCallRecords
 
 # §1: every path is under /api/v1; §1.1: singular `Account` and `account` both route here.
 ACCOUNT = r"/api/v1/(?:Account|account)/(?P<auth_id>[^/]+)"
@@ -94,8 +95,9 @@ def e164_from_path(segment: str) -> str:
     return segment if segment.startswith("+") else f"+{segment}"
 
 
-class VobizSandbox(SandboxProvider):
+class VobizSandbox(VobizCallRecords, SandboxProvider):
     slug = "vobiz"
+    amount = staticmethod(amount)
 
     def __init__(self, state):
         super().__init__(state)
@@ -121,6 +123,7 @@ class VobizSandbox(SandboxProvider):
         router.add("GET", f"{ACCOUNT}/inventory/numbers", self.inventory)
         router.add("GET", f"{ACCOUNT}/balance/(?P<currency>[^/]+)", self.balance)
         router.add("GET", f"{ACCOUNT}/transactions", self.transactions)
+        router.add("GET", f"{ACCOUNT}/cdr", self.cdr)
 
     # --- error bodies -------------------------------------------------------------------
 
@@ -461,6 +464,8 @@ class VobizSandbox(SandboxProvider):
             direction, reference_type = LEDGER_TYPES[row["kind"]]
         if row["e164"]:
             description = f"{description} {row['e164']}"
+        # §2.8: a call's row names its CDR, "cdr_<uuid>" (the call's `uuid` on /cdr).
+        reference = row.get("call_id") or row["id"].removeprefix("txn_")
         return {
             "id": row["id"],
             "account_id": auth_id,
@@ -469,7 +474,7 @@ class VobizSandbox(SandboxProvider):
             "amount": amount(row["amount"]),
             "currency": row["currency"],
             "description": description,
-            "reference": f"{reference_type}_{row['id'].removeprefix('txn_')}",
+            "reference": f"{reference_type}_{reference}",
             "reference_type": reference_type,
             "status": "completed",
             "processed_at": row["created_at"],
