@@ -20,7 +20,7 @@ from billing.models import Transaction
 from billing.selectors.months import MonthRange, add_months, this_month
 from billing.selectors.recurring import recurring_cost_vs_billed
 from billing.selectors.spend import spend_by_month
-from numbers.models import PhoneNumber
+from numbers.models import Call, PhoneNumber
 from portal.money import format_money as money
 from portal.providers.sandbox import build_state
 from portal.roles import SUPPORT
@@ -281,8 +281,9 @@ def synced_world(db, kolkata):
 
 def sandbox_rows(world):
     """Every charge as the sandbox's ledgers say (Audian and Vobiz have a billing API); the
-    rentals the portal estimated for Ravan and TryVox, which have none. Labels are the ones
-    the portal shows for the numbers the rows name."""
+    rentals the portal estimated for Ravan and TryVox, which have none, and their calls'
+    cost (actual: no ledger of theirs holds it). Labels are the ones the portal shows for
+    the numbers the rows name."""
     labels = {
         (number.provider_id, number.number): number.display_label
         for number in PhoneNumber.objects.all()
@@ -317,12 +318,29 @@ def sandbox_rows(world):
                 True,
             )
         )
+    for slug in ("ravan", "tryvox"):
+        account = world.accounts[slug]
+        for call in Call.objects.filter(account=account, cost__isnull=False):
+            label = labels.get((account.provider_id, call.number), "")
+            rows.append(
+                Row(
+                    call.currency,
+                    "usage",
+                    call.cost,
+                    call.started_at,
+                    account.provider.name,
+                    account.name,
+                    label,
+                )
+            )
     return rows
 
 
 @pytest.mark.parametrize("by", ["account", "label"])
 def test_the_sandbox_ledgers_in_usd_and_inr(client, finance_user, synced_world, kolkata, by):
     period = MonthRange.ending(this_month(), 12)
+    # Ravan's calls are in its spend (below), so there must be some to count.
+    assert Call.objects.filter(account=synced_world.accounts["ravan"]).exists()
     expected = expected_spend(sandbox_rows(synced_world), kolkata, by)
     client.force_login(finance_user)
     response = client.get(reverse("billing:spend"), {"by": by})  # the default: 12 months
