@@ -19,7 +19,7 @@ from portal.demo import (
 from portal.management.commands.sandbox import DEFAULT_STATE
 from portal.models import SyncRun
 from portal.providers.capabilities import Capability
-from portal.providers.sandbox import build_state
+from portal.providers.sandbox import DEMO_CALLS, build_state
 from portal.services.sync import SyncAlreadyRunning
 
 SUCCEEDED = SyncRun.Status.SUCCEEDED
@@ -54,7 +54,7 @@ class Command(BaseCommand):
     def handle(self, *args, sandbox_url, sandbox_state, reset_passwords, **options):
         origin = sandbox_origin(sandbox_url)
         try:
-            state = build_state(sandbox_state)
+            state = build_state(sandbox_state, calls=DEMO_CALLS)
         except (OSError, ValueError) as exc:
             raise CommandError(
                 f"--sandbox-state {sandbox_state}: not a usable sandbox state file ({exc}). "

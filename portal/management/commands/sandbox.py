@@ -4,7 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.providers.sandbox import build_app, build_state
+from portal.providers.sandbox import DEMO_CALLS, build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import make_sandbox_server
 
@@ -33,6 +33,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--inventory", type=int, default=30, help="numbers for sale per catalog block"
         )
+        parser.add_argument(
+            "--calls",
+            type=int,
+            default=DEMO_CALLS,
+            help="call records per account, over the last 13 months",
+        )
         parser.add_argument("--faults", type=float, default=0.0, help="share of requests failing")
         parser.add_argument("--latency", default="0ms", help="added to every request, e.g. 50ms")
         parser.add_argument("--seed", type=int, default=1)
@@ -60,6 +66,7 @@ class Command(BaseCommand):
             numbers=options["numbers"],
             transactions=options["transactions"],
             inventory=options["inventory"],
+            calls=options["calls"],
         )
         server = make_sandbox_server(build_app(state, faults), options["host"], options["port"])
         origin = f"http://{options['host']}:{server.server_port}"

@@ -16,6 +16,9 @@ from portal.providers.sandbox.simulated import load_simulators
 from portal.providers.sandbox.state import SandboxState
 
 PROVIDERS = load_simulators()
+# Call records per account in a world made for people to look at (`manage.py sandbox`,
+# `manage.py demo`); tests ask for calls where they need them.
+DEMO_CALLS = 400
 
 
 def build_state(
