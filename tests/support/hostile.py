@@ -399,8 +399,21 @@ def _listing(slug: str, kind: str, mode: str, query: dict) -> tuple[bytes, bytes
     return b'{"success": true, "data": [', rows, b"]}"
 
 
+# Sane answers to a call-record listing: no calls (each in its provider's envelope).
+NO_CALLS = {
+    "audian": b'{"status": "success", "data": []}',
+    "vobiz": b'{"success": true, "data": [], "pagination": {"page": 1, "per_page": 100, '
+    b'"total": 0, "pages": 0, "has_next": false, "has_prev": false}}',
+    "ravan": b'{"data": [], "meta": {"total": 0, "limit": 100, "offset": 0}}',
+    "tryvox": b'{"calls": [], "pagination": {"page": 1, "per_page": 100, "total_pages": 0, '
+    b'"total_count": 0}}',
+}
+
+
 def _other(slug: str, rest: str) -> tuple[int, bytes]:
-    """Sane answers to what is not under attack: balances; no service plans."""
+    """Sane answers to what is not under attack: balances, no calls; no service plans."""
+    if rest.endswith(("/cdrs", "/cdr", "calling/call-sessions", "/calls")):
+        return 200, NO_CALLS[slug]
     if "balance" in rest or rest.startswith("organizations/profile"):
         return 200, {
             "audian": b'{"status": "success", "data": {"balance": 10, "currency": "USD"}}',

@@ -14,7 +14,7 @@ from portal.providers.sandbox import build_state
 from portal.services.sync import sync_account
 from tests.support.world import in_process
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 PERIOD_MONTHS = 13
 

@@ -19,7 +19,7 @@ from portal.providers.sandbox.faults import FaultConfig
 from portal.services.sync import sync_account
 from tests.support.world import FailingAfter, World, in_process, serve
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 PROVIDERS = ["audian", "vobiz", "ravan", "tryvox"]
 CALL_PATHS = {"audian": "/cdrs", "vobiz": "/cdr", "ravan": "/call-sessions", "tryvox": "/calls"}
