@@ -6,6 +6,7 @@ from django.http import QueryDict
 
 from numbers.filters import PhoneNumberFilter
 from numbers.models import PhoneNumber
+from numbers.selectors.usage import calls_in_last_days
 from portal.models import Provider
 from portal.money import money_sum
 
@@ -58,9 +59,14 @@ def number_overview() -> tuple[list[dict], list[dict]]:
 
 def numbers_for_list():
     """Numbers with what a list row shows: provider and account joined (without the
-    account's secret, which would be decrypted for every row). Tags come separately, from
-    `with_tag_names`, for the rows actually shown."""
-    return PhoneNumber.objects.select_related("provider", "account").defer("account__api_secret")
+    account's secret, which would be decrypted for every row), and the calls of the last 30
+    days (a subquery per row). Tags come separately, from `with_tag_names`, for the rows
+    actually shown."""
+    return (
+        PhoneNumber.objects.select_related("provider", "account")
+        .defer("account__api_secret")
+        .annotate(calls_30d=calls_in_last_days())
+    )
 
 
 def with_tag_names(numbers):
