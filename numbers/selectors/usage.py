@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from numbers.models import NumberDay, NumberMonth, PhoneNumber
@@ -208,6 +208,7 @@ class IdleGroup:
     monthly_fees: Decimal  # the known fees only
     unknown_fees: int  # numbers left out of `monthly_fees`
     converted: int  # numbers whose fee is the monthly equivalent of another period's
+    period_days: int | None  # that period (the longest, should there be several)
 
 
 @dataclass
@@ -217,6 +218,7 @@ class IdleTotal:
     monthly_fees: Decimal = ZERO
     unknown_fees: int = 0
     converted: int = 0
+    period_days: int | None = None
 
 
 @dataclass
@@ -237,6 +239,8 @@ def idle_summary(numbers: QuerySet) -> IdleSummary:
     """`numbers` grouped by account, portal label and currency, with their monthly fees per
     currency: one grouped pass, then the groups' accounts by id (grouping by the joined
     names would cost as much again as the pass itself)."""
+    converted = Q(monthly_fee__isnull=False, rental_period_days__isnull=False)
+    converted &= Q(period_fee__isnull=False)
     grouped = (
         numbers.order_by()
         .values("account_id", "label", "currency")
@@ -244,14 +248,8 @@ def idle_summary(numbers: QuerySet) -> IdleSummary:
             n=Count("id"),
             fees=money_sum("monthly_fee"),
             unknown=Count("id", filter=Q(monthly_fee__isnull=True)),
-            converted=Count(
-                "id",
-                filter=Q(
-                    monthly_fee__isnull=False,
-                    rental_period_days__isnull=False,
-                    period_fee__isnull=False,
-                ),
-            ),
+            converted=Count("id", filter=converted),
+            period_days=Max("rental_period_days", filter=converted),
         )
     )
     rows = list(grouped)
@@ -267,6 +265,7 @@ def idle_summary(numbers: QuerySet) -> IdleSummary:
             monthly_fees=row["fees"],
             unknown_fees=row["unknown"],
             converted=row["converted"],
+            period_days=row["period_days"],
         )
         groups.append(group)
         total = totals.setdefault(group.currency, IdleTotal(group.currency))
@@ -274,6 +273,8 @@ def idle_summary(numbers: QuerySet) -> IdleSummary:
         total.monthly_fees += group.monthly_fees
         total.unknown_fees += group.unknown_fees
         total.converted += group.converted
+        if group.period_days:
+            total.period_days = max(total.period_days or 0, group.period_days)
     groups.sort(
         key=lambda g: (g.account.provider.name, g.account.name, g.label == "", g.label, g.currency)
     )
@@ -296,3 +297,39 @@ def accounts_not_judged() -> list[UnjudgedAccount]:
         .order_by("provider__name", "name")
     )
     return [UnjudgedAccount(account, usage_state(account)) for account in accounts]
+
+
+@dataclass
+class NumberUsage:
+    """What a number's page shows of its usage: nothing but why while it is unknown."""
+
+    state: UsageState
+    last_call_at: datetime | None
+    windows: list[UsageWindow] = field(default_factory=list)
+    months: list[UsageMonth] = field(default_factory=list)
+
+    @property
+    def known(self) -> bool:
+        return self.state is UsageState.KNOWN
+
+    @property
+    def not_published(self) -> bool:
+        return self.state is UsageState.NOT_PUBLISHED
+
+    @property
+    def has_monthly_calls(self) -> bool:
+        return any(month.usage.calls for month in self.months)
+
+    @property
+    def chart(self) -> dict:
+        return calls_chart(self.months)
+
+
+def number_usage(phone_number: PhoneNumber) -> NumberUsage:
+    """The number's usage for its page: two queries where known, none where not."""
+    state = usage_state(phone_number.account, phone_number.provider)
+    usage = NumberUsage(state, phone_number.last_call_at)
+    if usage.known:
+        usage.windows = usage_windows(phone_number)
+        usage.months = usage_by_month(phone_number)
+    return usage
