@@ -341,6 +341,37 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
             yield [get(record) for get in getters]
 
 
+class IdleNumberTable(PhoneNumberTable):
+    """The idle numbers (numbers.views.idle): what they cost and when they were last
+    called, in the order of the page's groups; exports say each rental's period."""
+
+    rental_period_days = tables.Column(verbose_name="Rental period (days)", visible=False)
+
+    class Meta(PhoneNumberTable.Meta):
+        exclude = ("status", "number_type", "country", "capabilities", "calls_30d")
+        sequence = (
+            "select",
+            "number",
+            "label",
+            "upstream_label",
+            "tags",
+            "provider",
+            "account",
+            "last_call_at",
+            "purchased_at",
+            "monthly_fee",
+            "rental_period_days",
+            "setup_fee",
+            "currency",
+        )
+        order_by = "account"
+        empty_text = "No idle numbers match these filters."
+
+    def value_rental_period_days(self, record):
+        # Empty for a calendar month; else the days the provider's price covers.
+        return record.rental_period_days if record.fee_is_converted else None
+
+
 class ListRows(TableQuerysetData):
     """The list's rows. A page (a slice) is read as usual and gets its tags from the view;
     a full iteration (an export: every row) reads the rows in chunks, each with its tags

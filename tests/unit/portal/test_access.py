@@ -148,6 +148,7 @@ EXPECTED = {
     # Without an offer the confirmation is a bad request.
     "numbers:buy": Access(SUPPORT_ROLES, {"GET": 400, "HEAD": 400, "POST": 400}),
     "numbers:orders": Access(STAFF_ROLES, PAGE),
+    "numbers:idle": Access(STAFF_ROLES, PAGE),
     "numbers:order_check": Access(SUPPORT_ROLES, post_only(302)),
     # Sync: both roles see and start syncs.
     "sync_runs": Access(STAFF_ROLES, PAGE),
