@@ -13,7 +13,8 @@ from numbers.selectors.usage import DEFAULT_IDLE_DAYS, accounts_not_judged, idle
 from numbers.tables import IdleNumberTable
 from numbers.views.lists import PhoneNumberListView
 
-# The filters the page shows; any other of the numbers list's still applies from the URL.
+# The filters the page shows; any other of the numbers list's that the URL sets shows too
+# (with its errors), as it applies all the same.
 FIELDS = ("idle_days", "provider", "account", "label", "tag")
 # The most groups the summary lists; the totals always count every idle number.
 MAX_GROUPS = 100
@@ -47,6 +48,11 @@ class IdleNumbersView(PhoneNumberListView):
             query.pop(name, None)
         return query
 
+    def shown_fields(self, form):
+        query = self.request.GET
+        extra = [name for name in form.fields if name not in FIELDS and query.get(name)]
+        return [form[name] for name in (*FIELDS, *extra)]
+
     def filtered(self):
         return any(self.request.GET.get(name) for name in FIELDS if name != "idle_days")
 
@@ -65,7 +71,7 @@ class IdleNumbersView(PhoneNumberListView):
         if summary is not None:
             context["matching_count"] = summary.numbers
         return context | {
-            "fields": [filterset.form[name] for name in FIELDS],
+            "fields": self.shown_fields(filterset.form),
             "days": filterset.form.cleaned_data.get("idle_days") if filterset.is_valid() else None,
             "summary": summary,
             "groups": summary.groups[:MAX_GROUPS] if summary else [],
