@@ -325,18 +325,22 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
     [
         (
             "support_user",
-            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Sync"],
+            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"],
             ["Billing", "Transactions", "Balances", "Spend", "Service plans", "Admin"],
         ),
         (
             "finance_user",
-            ["Dashboard", "Numbers", "Orders", "Billing", *BILLING_NAV, "Sync"],
+            ["Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", *BILLING_NAV, "Sync"],
             ["Buy numbers", "Admin"],
         ),
         (
             "plain_user",
             ["Dashboard"],
-            ["Numbers", "Buy numbers", "Orders", "Billing", *BILLING_NAV, "Sync", "Admin"],
+            [
+                *("Numbers", "Buy numbers", "Orders", "Idle numbers", "Billing"),
+                *BILLING_NAV,
+                *("Sync", "Admin"),
+            ],
         ),
         (
             "admin_user",
@@ -345,6 +349,7 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
                 "Numbers",
                 "Buy numbers",
                 "Orders",
+                "Idle numbers",
                 "Billing",
                 *BILLING_NAV,
                 "Sync",
