@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.text import capfirst
 
 from numbers.models import NumberOrder, PhoneNumber, Tag
+from numbers.selectors.usage import idle_condition
 from portal.filters import (
     AccountFilter,
     ProviderFilter,
@@ -29,6 +30,14 @@ class PhoneNumberFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("purchased_to", "The end date is before the start date.")
         return cleaned
+
+
+# The longest "no calls in N days" asked: ten years, far past any call history kept.
+MAX_IDLE_DAYS = 3650
+
+
+class DaysFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
 
 
 class PhoneNumberFilter(MoreFiltersMixin, StyledFilterSet):
@@ -55,6 +64,16 @@ class PhoneNumberFilter(MoreFiltersMixin, StyledFilterSet):
         method="has_capability",
         empty_label="Any capability",
     )
+    label = django_filters.CharFilter(
+        label="Portal label", field_name="label", lookup_expr="icontains"
+    )
+    idle_days = DaysFilter(
+        label="No calls in (days)",
+        method="idle_for",
+        min_value=1,
+        max_value=MAX_IDLE_DAYS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "e.g. 60"}),
+    )
     purchased_from = django_filters.DateFilter(
         label="Purchased from", method="purchased_on_or_after", widget=DateInput
     )
@@ -77,6 +96,8 @@ class PhoneNumberFilter(MoreFiltersMixin, StyledFilterSet):
             "country",
             "number_type",
             "capability",
+            "label",
+            "idle_days",
             "purchased_from",
             "purchased_to",
         ]
@@ -86,6 +107,9 @@ class PhoneNumberFilter(MoreFiltersMixin, StyledFilterSet):
         search = self.form.fields["q"].widget
         search.input_type = "search"
         search.attrs.update({"placeholder": "Digits or label", "autocomplete": "off"})
+        # Typing filters as the search does (list_page.html triggers on search inputs).
+        self.form.fields["label"].widget.input_type = "search"
+        self.form.fields["label"].widget.attrs["autocomplete"] = "off"
 
     def describe(self) -> list[tuple[str, str]]:
         """The filters in use, as (label, value as shown in the form) pairs; call only on a
@@ -108,6 +132,11 @@ class PhoneNumberFilter(MoreFiltersMixin, StyledFilterSet):
 
     def has_capability(self, queryset, name, value):
         return queryset.filter(**{value: True})
+
+    def idle_for(self, queryset, name, value):
+        """Numbers nobody called in `value` days (numbers.selectors.usage.idle_condition):
+        never those whose calls were not synced, nor released ones."""
+        return queryset.filter(idle_condition(value))
 
     # Whole days in the portal's time zone, as ranges on the column so its index serves.
     def purchased_on_or_after(self, queryset, name, value):

@@ -176,6 +176,8 @@ class BulkLabelForm(forms.Form):
 
     LABEL_CHOICES = [("", "Leave labels"), ("set", "Set label to"), ("clear", "Clear labels")]
     SELECTED, ALL = "selected", "all"
+    # The page the change was made from, and goes back to: a name, never a URL.
+    LIST, IDLE = "", "idle"
 
     label_action = forms.ChoiceField(label="Label", choices=LABEL_CHOICES, required=False)
     label = forms.CharField(label="New label", required=False, strip=False)
@@ -189,6 +191,11 @@ class BulkLabelForm(forms.Form):
     )
     pk = SelectedIdsField(required=False)
     query = forms.CharField(required=False, widget=forms.HiddenInput)
+    origin = forms.ChoiceField(
+        choices=[(LIST, "Numbers"), (IDLE, "Idle numbers")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
     # The count the person confirmed; applying to a different count asks again.
     confirmed_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
@@ -228,6 +235,10 @@ class BulkLabelForm(forms.Form):
     @property
     def list_query(self) -> QueryDict:
         return QueryDict(self.data.get("query", ""))
+
+    @property
+    def from_idle(self) -> bool:
+        return self.data.get("origin") == self.IDLE
 
     def change(self) -> BulkChange:
         label_action = self.cleaned_data["label_action"]

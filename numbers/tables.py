@@ -17,6 +17,7 @@ from tablib import Dataset
 from numbers.fees import UNKNOWN_FEE, fee_hint
 from numbers.models import NumberOrder, PhoneNumber
 from numbers.selectors.numbers import with_tag_names
+from numbers.selectors.usage import UsageState, usage_state
 from numbers.services.sync import batched
 from portal.badges import status_badge
 from portal.money import format_money, shown_amount
@@ -37,6 +38,18 @@ UNKNOWN_FEE_CELL = mark_safe(  # noqa: S308 - a constant
     f'<span class="text-body-secondary" title="{escape(UNKNOWN_FEE)}">—'
     '<span class="visually-hidden"> (fee unknown)</span></span>'
 )
+# What unknown usage shows, by why it is unknown: a dash, never 0 or "never".
+UNKNOWN_USAGE = {
+    UsageState.NOT_SYNCED: "Unknown: the account's call records are not synced yet.",
+    UsageState.NOT_PUBLISHED: "Unknown: the provider publishes no call records.",
+}
+UNKNOWN_USAGE_CELLS = {
+    state: mark_safe(  # noqa: S308 - constants
+        f'<span class="text-body-secondary" title="{escape(why)}">—'
+        '<span class="visually-hidden"> (usage unknown)</span></span>'
+    )
+    for state, why in UNKNOWN_USAGE.items()
+}
 
 
 def plain_amount(amount: Decimal | None) -> Decimal | None:
@@ -124,6 +137,20 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         order_by=sorted_by("purchased_at"),
         attrs={"td": {"class": "text-nowrap"}},
     )
+    # Annotated per page row (numbers.selectors.usage.calls_in_last_days); not sortable,
+    # as sorting on it would sum every number's calls first.
+    calls_30d = tables.Column(
+        verbose_name="Calls (30 d)",
+        orderable=False,
+        empty_values=(),
+        attrs={"td": {"class": "text-end"}, "th": {"class": "text-end text-nowrap"}},
+    )
+    last_call_at = tables.Column(
+        verbose_name="Last call",
+        order_by=sorted_by("last_call_at"),
+        empty_values=(),
+        attrs={"td": {"class": "text-nowrap"}},
+    )
 
     class Meta:
         model = PhoneNumber
@@ -143,6 +170,8 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
             "monthly_fee",
             "setup_fee",
             "currency",
+            "calls_30d",
+            "last_call_at",
             "purchased_at",
         )
         order_by = "number"
@@ -194,6 +223,12 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         return (
             None if record.purchased_at is None else self.render_purchased_at(record.purchased_at)
         )
+
+    def cell_calls_30d(self, record):
+        return self.render_calls_30d(record)
+
+    def cell_last_call_at(self, record):
+        return self.render_last_call_at(record)
 
     # On screen: what a person reads. In exports (value_*): plain values a spreadsheet can
     # compute with, money as a decimal beside its currency.
@@ -265,6 +300,29 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
     def value_provider(self, record):
         return record.provider.name
 
+    def render_calls_30d(self, record):
+        state = usage_state(record.account, record.provider)
+        if state is not UsageState.KNOWN:
+            return UNKNOWN_USAGE_CELLS[state]
+        return f"{record.calls_30d or 0:,}"
+
+    def value_calls_30d(self, record):
+        if usage_state(record.account, record.provider) is not UsageState.KNOWN:
+            return None
+        return record.calls_30d or 0
+
+    def render_last_call_at(self, record):
+        state = usage_state(record.account, record.provider)
+        if state is not UsageState.KNOWN:
+            return UNKNOWN_USAGE_CELLS[state]
+        if record.last_call_at is None:
+            return mark_safe('<span class="text-body-secondary">Never</span>')
+        return timezone.localdate(record.last_call_at).isoformat()
+
+    def value_last_call_at(self, record):
+        # Empty where unknown or never: the "Calls (30 d)" cell tells the two apart.
+        return timezone.localdate(record.last_call_at) if record.last_call_at else None
+
     def as_values(self, exclude_columns=()):
         """The export's rows, as django-tables2's `as_values` gives them, without its
         introspection of every cell (which costs more than everything else together in a
@@ -281,6 +339,37 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         ]
         for record in self.data:
             yield [get(record) for get in getters]
+
+
+class IdleNumberTable(PhoneNumberTable):
+    """The idle numbers (numbers.views.idle): what they cost and when they were last
+    called, in the order of the page's groups; exports say each rental's period."""
+
+    rental_period_days = tables.Column(verbose_name="Rental period (days)", visible=False)
+
+    class Meta(PhoneNumberTable.Meta):
+        exclude = ("status", "number_type", "country", "capabilities", "calls_30d")
+        sequence = (
+            "select",
+            "number",
+            "label",
+            "upstream_label",
+            "tags",
+            "provider",
+            "account",
+            "last_call_at",
+            "purchased_at",
+            "monthly_fee",
+            "rental_period_days",
+            "setup_fee",
+            "currency",
+        )
+        order_by = "account"
+        empty_text = "No idle numbers match these filters."
+
+    def value_rental_period_days(self, record):
+        # Empty for a calendar month; else the days the provider's price covers.
+        return record.rental_period_days if record.fee_is_converted else None
 
 
 class ListRows(TableQuerysetData):

@@ -29,6 +29,13 @@ NAVIGATION = (
         "Orders", "numbers:orders", "card-checklist", "numbers.view_numberorder", "/numbers/orders/"
     ),
     NavItem(
+        "Idle numbers",
+        "numbers:idle",
+        "hourglass-split",
+        "numbers.view_phonenumber",
+        "/numbers/idle/",
+    ),
+    NavItem(
         "Transactions",
         "billing:transactions",
         "receipt",

@@ -108,7 +108,7 @@ class CurrencySpend:
         return sorted(called, key=lambda g: (-g.call_cost, -g.calls, g.name.casefold()))
 
     def chart(self) -> dict:
-        """What the chart draws (static/billing/charts.js), amounts as decimal strings:
+        """What the chart draws (static/portal/charts.js), amounts as decimal strings:
         one stacked bar per month, the biggest groups each in a colour, the rest together."""
         shown, rest = self.groups[:CHART_GROUPS], self.groups[CHART_GROUPS:]
         datasets = [

@@ -1,4 +1,4 @@
-"""A number's page: every field, its orders, transactions and history, the inline label
+"""A number's page: every field, its usage, orders, transactions and history, the inline label
 edit and the release. Without JavaScript the edit and the release are plain forms on the
 page; with htmx the label edit swaps only its own part of the page."""
 
@@ -19,6 +19,7 @@ from numbers.fees import fee_hint
 from numbers.forms import LabelForm, ReleaseForm
 from numbers.models import NumberOrder, PhoneNumber
 from numbers.selectors.history import number_history
+from numbers.selectors.usage import number_usage
 from numbers.services.labels import labels_stored_upstream, set_label
 from numbers.services.release import release_number
 from portal.htmx import htmx_partial, vary_on_htmx
@@ -106,6 +107,7 @@ class NumberPageMixin(PermissionRequiredMixin):
         context = self.context(
             phone_number,
             history=number_history(phone_number),
+            usage=number_usage(phone_number),
             panels=detail_panels(self.request, phone_number),
             **extra,
         )

@@ -87,6 +87,10 @@ class PhoneNumberListView(
             kwargs["empty_text"] = "No numbers yet: they appear here once an account has synced."
         return kwargs
 
+    def bulk_query(self) -> QueryDict:
+        """The filter a bulk change of "all matching" applies again on the server."""
+        return self.request.GET
+
     def get_export_filename(self, export_format):
         return f"numbers-{timezone.localdate().isoformat()}.{export_format}"
 
@@ -100,6 +104,7 @@ class PhoneNumberListView(
                 "filtered": self.filtered(),
                 "bulk_form": BulkLabelForm(),
                 "bulk_form_id": BULK_FORM_ID,
+                "bulk_query": self.bulk_query().urlencode(),
                 "per_page_choices": PER_PAGE_CHOICES,
                 "export_formats": self.export_formats,
             }
@@ -124,9 +129,17 @@ def describe_filter(query: QueryDict) -> list[tuple[str, str]] | None:
     return filterset.describe() if filterset.is_valid() else None
 
 
-def list_url(query: QueryDict) -> str:
-    url = reverse("numbers:list")
+def list_url(query: QueryDict, *, idle: bool = False) -> str:
+    """The list a bulk change came from (the numbers, or the idle numbers), as it was."""
+    url = reverse("numbers:idle" if idle else "numbers:list")
     return f"{url}?{query.urlencode()}" if query else url
+
+
+def back_to(form: BulkLabelForm) -> dict:
+    return {
+        "back_url": list_url(form.list_query, idle=form.from_idle),
+        "back_label": "Idle numbers" if form.from_idle else "Numbers",
+    }
 
 
 def describe_change(change: BulkChange) -> list[str]:
@@ -175,7 +188,7 @@ class BulkLabelView(PermissionRequiredMixin, View):
         if result.sent:
             # Each number sent upstream has its own outcome: shown in full, not as a message.
             context = {"result": result, "sent": [SentRow.of(item) for item in result.sent]}
-            context |= {"summary": summary, "back_url": list_url(form.list_query)}
+            context |= {"summary": summary, **back_to(form)}
             return self.render_page(context)
         if result.changed:
             messages.success(request, summary)
@@ -183,11 +196,11 @@ class BulkLabelView(PermissionRequiredMixin, View):
             messages.info(request, f"Nothing to change: {matched} already as asked.")
         if result.not_sent:
             messages.warning(request, not_sent_note(result))
-        return redirect(list_url(form.list_query))
+        return redirect(back_to(form)["back_url"])
 
     def render_form(self, form, count=None, numbers=None):
         """The change to confirm (with `count`) or to correct (with errors in place)."""
-        context = {"form": form, "count": count, "back_url": list_url(form.list_query)}
+        context = {"form": form, "count": count, **back_to(form)}
         if form.is_valid():
             change = form.change()
             context["change"] = describe_change(change)

@@ -24,8 +24,8 @@ def path_and_query(url):
     return parts.path, parse_qs(parts.query)
 
 
-SUPPORT_NAV = ["Dashboard", "Numbers", "Buy numbers", "Orders", "Sync"]
-FINANCE_NAV = ["Dashboard", "Numbers", "Orders", "Billing", "Sync"]
+SUPPORT_NAV = ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"]
+FINANCE_NAV = ["Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", "Sync"]
 BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
 
 
@@ -138,7 +138,16 @@ def test_admin_sees_every_section_and_opens_django_admin(
     page = log_in(admin_user)
 
     expect(nav_links(page)).to_have_text(
-        ["Dashboard", "Numbers", "Buy numbers", "Orders", "Billing", "Sync", "Admin"]
+        [
+            "Dashboard",
+            "Numbers",
+            "Buy numbers",
+            "Orders",
+            "Idle numbers",
+            "Billing",
+            "Sync",
+            "Admin",
+        ]
     )
 
     console_errors.expect_status(404, "/favicon.ico")  # as above: admin pages link no icon

@@ -63,9 +63,13 @@ PHONE = {"width": 390, "height": 844}
 # every role that sees it.
 BILLING = ["Transactions", "Balances", "Spend", "Service plans"]
 NAVIGATION = {
-    "support": ["Dashboard", "Numbers", "Buy numbers", "Orders", "Sync"],
-    "finance": ["Dashboard", "Numbers", "Orders", *BILLING, "Sync"],
-    "admin": ["Dashboard", "Numbers", "Buy numbers", "Orders", *BILLING, "Sync", "Admin"],
+    "support": ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"],
+    "finance": ["Dashboard", "Numbers", "Orders", "Idle numbers", *BILLING, "Sync"],
+    "admin": [
+        *("Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers"),
+        *BILLING,
+        *("Sync", "Admin"),
+    ],
 }
 
 NUMBER_HEADING = re.compile(r"^\+\d[\d ()-]+$")
@@ -77,6 +81,7 @@ HEADINGS = [
     (r"/numbers/\d+/", NUMBER_HEADING),
     (r"/numbers/buy/", "Buy numbers"),
     (r"/numbers/orders/", "Orders"),
+    (r"/numbers/idle/", "Idle numbers"),
     (r"/billing/transactions/", "Transactions"),
     (r"/billing/balances/", "Balances"),
     (r"/billing/spend/", "Spend"),
@@ -343,6 +348,10 @@ def orders(walk):
     walk.click(page.locator("#table tbody a").first, "a completed order's number")
 
 
+def idle_numbers(walk):
+    choose(walk, "Provider", "audian")
+
+
 def transactions(walk):
     page = walk.page
     walk.click(page.locator("#table thead").get_by_role("link", name="Amount"), "a sort heading")
@@ -389,6 +398,7 @@ CONTENT = {
     "/numbers/": numbers,
     "/numbers/buy/": buy_numbers,
     "/numbers/orders/": orders,
+    "/numbers/idle/": idle_numbers,
     "/billing/transactions/": transactions,
     "/billing/balances/": balances,
     "/billing/spend/": spend,

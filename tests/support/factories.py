@@ -1,6 +1,6 @@
 """factory-boy factories for the portal's models, with realistic defaults."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import factory
@@ -257,6 +257,53 @@ def ledger_entry(account, kind, amount, occurred_at, number, description, **fiel
         description=description,
         **fields,
     )
+
+
+def calls_synced(account: ProviderAccount, until=None) -> ProviderAccount:
+    """Mark the account's call records as synced (until now): its numbers' usage is known."""
+    account.calls_synced_until = until or timezone.now()
+    account.save(update_fields=["calls_synced_until"])
+    return account
+
+
+def calls_on(
+    number: PhoneNumber,
+    day,
+    *,
+    calls: int = 1,
+    billed_seconds: int = 60,
+    cost: str = "0.0100",
+    unpriced: int = 0,
+    currency: str | None = None,
+) -> NumberDay:
+    """A day of a number's calls as the call-record sync rolls them up: its NumberDay row,
+    its month's NumberMonth row added to, and the number's last call moved on to that day
+    (noon UTC) where it is later. `cost` is the priced calls' cost, a decimal string."""
+    currency = currency or number.currency
+    cost = Decimal(cost)
+    facts = {"account": number.account, "phone_number": number, "number": number.number}
+    row = NumberDay.objects.create(
+        **facts,
+        day=day,
+        currency=currency,
+        calls=calls,
+        billed_seconds=billed_seconds,
+        cost=cost,
+        unpriced_calls=unpriced,
+    )
+    month, _ = NumberMonth.objects.get_or_create(
+        **facts, month=day.replace(day=1), currency=currency
+    )
+    month.calls += calls
+    month.billed_seconds += billed_seconds
+    month.cost += cost
+    month.unpriced_calls += unpriced
+    month.save()
+    called = datetime.combine(day, time(12), tzinfo=UTC)
+    if calls and (number.last_call_at is None or number.last_call_at < called):
+        number.last_call_at = called
+        number.save(update_fields=["last_call_at"])
+    return row
 
 
 def grant(group: str, codename: str) -> None:

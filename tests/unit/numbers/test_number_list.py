@@ -727,6 +727,9 @@ def test_csv_export_holds_exactly_the_filtered_rows_in_screen_order(client, fina
         "Monthly": "1.50",
         "Setup": "",  # no source states it: unknown is an empty cell, never 0
         "Currency": "USD",
+        # Its account's calls were never synced: unknown, an empty cell, never 0.
+        "Calls (30 d)": "",
+        "Last call": "",
         "Purchased": "2025-01-10",
     }
 

@@ -151,6 +151,7 @@ EXPECTED = {
     # Without an offer the confirmation is a bad request.
     "numbers:buy": Access(SUPPORT_ROLES, {"GET": 400, "HEAD": 400, "POST": 400}),
     "numbers:orders": Access(STAFF_ROLES, PAGE),
+    "numbers:idle": Access(STAFF_ROLES, PAGE),
     "numbers:order_check": Access(SUPPORT_ROLES, post_only(302)),
     # Sync: both roles see and start syncs.
     "sync_runs": Access(STAFF_ROLES, PAGE),
@@ -327,18 +328,22 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
     [
         (
             "support_user",
-            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Sync"],
+            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"],
             ["Billing", "Transactions", "Balances", "Spend", "Service plans", "Admin"],
         ),
         (
             "finance_user",
-            ["Dashboard", "Numbers", "Orders", "Billing", *BILLING_NAV, "Sync"],
+            ["Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", *BILLING_NAV, "Sync"],
             ["Buy numbers", "Admin"],
         ),
         (
             "plain_user",
             ["Dashboard"],
-            ["Numbers", "Buy numbers", "Orders", "Billing", *BILLING_NAV, "Sync", "Admin"],
+            [
+                *("Numbers", "Buy numbers", "Orders", "Idle numbers", "Billing"),
+                *BILLING_NAV,
+                *("Sync", "Admin"),
+            ],
         ),
         (
             "admin_user",
@@ -347,6 +352,7 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
                 "Numbers",
                 "Buy numbers",
                 "Orders",
+                "Idle numbers",
                 "Billing",
                 *BILLING_NAV,
                 "Sync",

@@ -125,7 +125,11 @@ SORTABLE = ["sort", "page", "per_page"]
 LISTS = {
     "numbers:list": [
         *("q", "provider", "account", "status", "tag", "country", "number_type"),
-        *("capability", "purchased_from", "purchased_to", "_export"),
+        *("capability", "purchased_from", "purchased_to", "label", "idle_days", "_export"),
+        *SORTABLE,
+    ],
+    "numbers:idle": [
+        *("idle_days", "provider", "account", "label", "tag", "status", "_export"),
         *SORTABLE,
     ],
     "billing:transactions": [

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import BalanceSnapshot, Transaction
-from numbers.models import NumberOrder, PhoneNumber, Tag
+from numbers.models import NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
+from numbers.selectors.usage import today
 from tests.support.factories import (
     AuditEventFactory,
     ProviderAccountFactory,
@@ -23,13 +24,14 @@ from tests.support.factories import (
 )
 
 # Per page: its URL (given the number the detail page shows) and the most queries it may
-# make, two above what it makes today (dashboard, lists and balances 8; the number's page 9
-# with a handful of rows, 8 with more; spend 11), so that one more query is a choice made
-# here, and a query per row fails at once.
+# make, two above what it makes today (dashboard, lists and balances 8; the number's page 11
+# with a handful of rows, 10 with more, its usage included; idle numbers 11; spend 11), so
+# that one more query is a choice made here, and a query per row fails at once.
 PAGES = {
     "dashboard": (lambda number: reverse("dashboard"), 10),
     "numbers list": (lambda number: reverse("numbers:list"), 10),
-    "number detail": (lambda number: number.get_absolute_url(), 11),
+    "idle numbers": (lambda number: reverse("numbers:idle") + "?idle_days=1", 13),
+    "number detail": (lambda number: number.get_absolute_url(), 13),
     "transactions": (lambda number: reverse("billing:transactions"), 10),
     "spend": (lambda number: reverse("billing:spend"), 13),
     "balances": (lambda number: reverse("billing:balances"), 10),
@@ -44,7 +46,11 @@ def accounts(db):
     finished syncs: what stays the same while the rows grow."""
     made = []
     for slug, currency in (("audian", "USD"), ("vobiz", "INR")):
-        account = ProviderAccountFactory(provider=ProviderFactory(slug=slug), currency=currency)
+        account = ProviderAccountFactory(
+            provider=ProviderFactory(slug=slug),
+            currency=currency,
+            calls_synced_until=timezone.now(),
+        )
         ServicePlanFactory(account=account)
         for _ in range(3):
             SyncRunFactory(account=account)
@@ -53,9 +59,10 @@ def accounts(db):
 
 
 def add_rows(accounts, *, numbers, transactions, audits, first=0) -> PhoneNumber:
-    """Per account: numbers (tagged, each with its order), a ledger over the last months
-    (three rows in four naming the account's first number), a balance a day; audited label
-    edits of the first account's first number, the one the detail page shows."""
+    """Per account: numbers (tagged, each with its order, half of them called on a day of
+    the last weeks), a ledger over the last months (three rows in four naming the account's
+    first number), a balance a day; audited label edits of the first account's first
+    number, the one the detail page shows."""
     now = timezone.now()
     tags = [Tag.objects.get_or_create(name=name)[0] for name in ("sales", "support")]
     for prefix, account in enumerate(accounts, start=1):
@@ -85,6 +92,15 @@ def add_rows(accounts, *, numbers, transactions, audits, first=0) -> PhoneNumber
                 state=NumberOrder.State.COMPLETED,
             )
             for row in rows
+        )
+        usage = {"account": account, "currency": account.currency, "calls": 2, "cost": 1}
+        NumberDay.objects.bulk_create(
+            NumberDay(**usage, phone_number=row, number=row.number, day=today() - timedelta(index))
+            for index, row in enumerate(rows[::2])
+        )
+        NumberMonth.objects.bulk_create(
+            NumberMonth(**usage, phone_number=row, number=row.number, month=today().replace(day=1))
+            for row in rows[::2]
         )
         shown = PhoneNumber.objects.filter(account=account).earliest("pk")
         Transaction.objects.bulk_create(

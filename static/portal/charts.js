@@ -1,4 +1,4 @@
-// The billing pages' charts (Chart.js, vendored). Each <canvas data-chart="ID"> is drawn from
+// The portal's charts (Chart.js, vendored): the billing reports' and a number's usage. Each <canvas data-chart="ID"> is drawn from
 // the JSON in the element with that id, written by Django's json_script: no inline script,
 // so the Content Security Policy can forbid it. The tables beside the charts hold the exact
 // figures; a chart is their picture, so amounts arrive as decimal strings and are turned
@@ -8,11 +8,12 @@
 
   const COLOURS = ["#0d6efd", "#20c997", "#fd7e14", "#6f42c1", "#d63384", "#0dcaf0", "#adb5bd"];
 
+  // Amounts are in a currency; counts (calls) name their unit instead.
   function tooltipText(data) {
     return (context) => {
       const set = data.datasets[context.datasetIndex];
       const text = set.text ? set.text[context.dataIndex] : set.data[context.dataIndex];
-      return `${set.label}: ${text} ${data.currency}`;
+      return `${set.label}: ${text} ${data.currency ?? data.unit}`;
     };
   }
 
@@ -48,6 +49,17 @@
         scales: {
           x: { stacked: true, grid: { display: false } },
           y: { stacked: true, beginAtZero: true, title: { display: true, text: data.currency } },
+        },
+      },
+    }),
+    // A number's calls per month, one bar per month; whole numbers on the axis.
+    calls: (data) => ({
+      type: "bar",
+      data: groups(data, Number, (colour) => ({ backgroundColor: colour })),
+      options: {
+        scales: {
+          x: { grid: { display: false } },
+          y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: data.unit } },
         },
       },
     }),
