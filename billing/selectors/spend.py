@@ -28,7 +28,7 @@ from billing.selectors.months import (
     this_month,
 )
 from numbers.models import CALL_COST_PLACES, Call, NumberMonth
-from portal.models import Provider, ProviderAccount
+from portal.models import ProviderAccount
 from portal.money import format_money, money_sum
 from portal.providers.capabilities import Capability
 
@@ -145,15 +145,9 @@ class SpendReport:
     period: MonthRange
     breakdown: str
     currencies: list[CurrencySpend] = field(default_factory=list)
-
-    @property
-    def ledgers(self) -> dict[str, list[str]]:
-        """The providers' names, with a ledger and without, for the page to say how each
-        one's calls are counted."""
-        providers = {True: [], False: []}
-        for provider in Provider.objects.order_by("name"):
-            providers[provider.supports(Capability.TRANSACTIONS)].append(provider.name)
-        return {"with": providers[True], "without": providers[False]}
+    # The providers' names, with a ledger and without, for the page to say how each one's
+    # calls are counted.
+    ledgers: dict[str, list[str]] = field(default_factory=dict)
 
 
 def spend_by_month(
@@ -174,7 +168,8 @@ def spend_by_month(
     # One month earlier too, so the first month of the period has a change as well.
     months = [add_months(period.first, -1), *period.months]
     compared_until = _same_time_a_month_before(now) if period.last == this_month(now) else None
-    outside_ledger = accounts_without_ledger()
+    ledgers = Ledgers()
+    outside_ledger = ledgers.accounts_without
     rows = (
         NumberMonth.objects.filter(month__gte=months[0], month__lte=period.last)
         .values("currency", "month", group_key=_GROUP_KEYS[breakdown])
@@ -214,7 +209,7 @@ def spend_by_month(
         if compared_until is not None
         else {}
     )
-    report = SpendReport(period, breakdown)
+    report = SpendReport(period, breakdown, ledgers=ledgers.provider_names())
     for currency in sorted(group_cells):
         groups = []
         for group, cells in group_cells[currency].items():
@@ -237,14 +232,26 @@ def spend_by_month(
     return report
 
 
-def accounts_without_ledger() -> list[int]:
-    """The accounts whose provider publishes no ledger: their spend is the portal's
-    estimated rentals plus their calls' cost."""
-    return [
-        account.pk
-        for account in ProviderAccount.objects.select_related("provider")
-        if not account.provider.supports(Capability.TRANSACTIONS)
-    ]
+class Ledgers:
+    """Which accounts' providers publish a ledger (one query). Those without one: their
+    spend is the portal's estimated rentals plus their calls' cost."""
+
+    def __init__(self):
+        self.providers = {}  # name → whether it publishes a ledger
+        self.accounts_without = []
+        for account in ProviderAccount.objects.select_related("provider").order_by(
+            "provider__name"
+        ):
+            has_ledger = account.provider.supports(Capability.TRANSACTIONS)
+            self.providers[account.provider.name] = has_ledger
+            if not has_ledger:
+                self.accounts_without.append(account.pk)
+
+    def provider_names(self) -> dict[str, list[str]]:
+        return {
+            "with": [name for name, ledger in self.providers.items() if ledger],
+            "without": [name for name, ledger in self.providers.items() if not ledger],
+        }
 
 
 def _so_far_before(

@@ -7,14 +7,14 @@ number is never called idle.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from numbers.models import NumberDay, NumberMonth, PhoneNumber
+from numbers.models import CALL_COST_PLACES, NumberDay, NumberMonth, PhoneNumber
 from portal.models import ProviderAccount
 from portal.money import money_sum
 from portal.providers.capabilities import Capability
@@ -48,8 +48,8 @@ def usage_state(account: ProviderAccount, provider=None) -> UsageState:
 
 
 def today() -> date:
-    """The rollups' days are UTC days."""
-    return timezone.now().astimezone(UTC).date()
+    """The rollups' days are the configured time zone's (numbers.services.facts)."""
+    return timezone.localdate()
 
 
 @dataclass
@@ -91,7 +91,7 @@ class UsageMonth:
 
 
 def usage_windows(phone_number: PhoneNumber, *, on: date | None = None) -> list[UsageWindow]:
-    """The number's calls in the last 30, 90 and 365 days (UTC, today included), from one
+    """The number's calls in the last 30, 90 and 365 days (today included), from one
     query over its NumberDay rows."""
     on = on or today()
     starts = {days: on - timedelta(days=days - 1) for days in USAGE_WINDOWS}
@@ -102,7 +102,7 @@ def usage_windows(phone_number: PhoneNumber, *, on: date | None = None) -> list[
             f"calls_{days}": Sum("calls", filter=within),
             f"seconds_{days}": Sum("billed_seconds", filter=within),
             f"unpriced_{days}": Sum("unpriced_calls", filter=within),
-            f"cost_{days}": money_sum("cost", filter=within),
+            f"cost_{days}": money_sum("cost", places=CALL_COST_PLACES, filter=within),
         }
     rows = (
         NumberDay.objects.filter(

@@ -73,10 +73,28 @@ def test_the_spend_chart_is_drawn_and_agrees_with_its_table_and_the_report(
     period = MonthRange.ending(this_month(), 12)
 
     expect_charts_match_tables_and_report(page, spend_by_month(period, "provider"))
-    # Ravan and TryVox have no billing API: their rentals are estimated, and say so.
+    # Ravan and TryVox have no billing API: their rentals are estimated, and say so. Ravan's
+    # calls (this world has some; TryVox's none) are actual cost beside them.
     usd = page.locator("[data-testid=spend-currency][data-currency=USD]")
-    expect(usd.locator("[data-key=ravan] .badge")).to_have_text("estimated")
-    expect(usd.locator("[data-key=tryvox] .badge")).to_have_text("estimated")
+    expect(usd.locator("[data-testid=spend-group][data-key=ravan] .badge")).to_have_text(
+        "incl. estimated"
+    )
+    expect(usd.locator("[data-testid=spend-group][data-key=tryvox] .badge")).to_have_text(
+        "estimated"
+    )
+    ravan_calls = usd.locator("[data-testid=spend-calls-group][data-key=ravan]")
+    expect(ravan_calls).to_be_visible()
+    (ravan,) = [
+        group
+        for spend in spend_by_month(period, "provider").currencies
+        for group in spend.groups
+        if group.key == "ravan"
+    ]
+    assert ravan.calls > 0
+    expect(ravan_calls.locator("td").first).to_have_text(str(ravan.calls))
+    expect(usd.get_by_test_id("spend-calls-note")).to_contain_text(
+        "For providers without one (Ravan, Tryvox) it is added to spend"
+    )
 
     with page.expect_response(re.compile(r"by=label")) as swapped:
         page.get_by_label("Break down by").select_option("label")
