@@ -11,7 +11,20 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from numbers.models import CALL_COST_PLACES, NumberDay, NumberMonth, PhoneNumber
@@ -235,15 +248,25 @@ class IdleSummary:
         return sum(total.unknown_fees for total in self.totals)
 
 
+# The label a number shows: its own, else the one it has at the provider.
+SHOWN_LABEL = Coalesce(
+    NullIf(F("label"), Value("")),
+    NullIf(F("upstream_label"), Value("")),
+    Value(""),
+    output_field=CharField(),
+)
+
+
 def idle_summary(numbers: QuerySet) -> IdleSummary:
-    """`numbers` grouped by account, portal label and currency, with their monthly fees per
-    currency: one grouped pass, then the groups' accounts by id (grouping by the joined
-    names would cost as much again as the pass itself)."""
+    """`numbers` grouped by account, the label they show (the portal's, else the one at the
+    provider, as the list shows it) and currency, with their monthly fees per currency:
+    one grouped pass, then the groups' accounts by id (grouping by the joined names would
+    cost as much again as the pass itself)."""
     converted = Q(monthly_fee__isnull=False, rental_period_days__isnull=False)
     converted &= Q(period_fee__isnull=False)
     grouped = (
         numbers.order_by()
-        .values("account_id", "label", "currency")
+        .values("account_id", "currency", shown_label=SHOWN_LABEL)
         .annotate(
             n=Count("id"),
             fees=money_sum("monthly_fee"),
@@ -259,7 +282,7 @@ def idle_summary(numbers: QuerySet) -> IdleSummary:
     for row in rows:
         group = IdleGroup(
             account=accounts[row["account_id"]],
-            label=row["label"],
+            label=row["shown_label"],
             currency=row["currency"],
             numbers=row["n"],
             monthly_fees=row["fees"],

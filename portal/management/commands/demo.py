@@ -106,8 +106,9 @@ class Command(BaseCommand):
             if account.provider.supports(Capability.TRANSACTIONS)
             else "estimated rentals"
         )
+        calls = ", call records" if account.provider.supports(Capability.CALL_RECORDS) else ""
         rows = demo.run.rows_created
-        self.stdout.write(f"          synced numbers, {billing} and balance: {rows} rows")
+        self.stdout.write(f"          synced numbers, {billing}{calls} and balance: {rows} rows")
 
     def _write_logins(self, logins):
         shown = [login for login in logins if login.password]

@@ -48,7 +48,13 @@ def world(db):
         "acme2": number(audian, "+14155550101", label="Acme", monthly_fee=Decimal("2.2500")),
         "unknown": number(audian, "+14155550102", label="Acme", monthly_fee=None),
         "busy": number(audian, "+14155550103", label="Acme", monthly_fee=Decimal("9.0000")),
-        "mumbai": number(vobiz, "+912261234567", monthly_fee=Decimal("499.0000")),
+        # No portal label: grouped under the label it has at Vobiz, as the list shows it.
+        "mumbai": number(
+            vobiz,
+            "+912261234567",
+            upstream_label="Kaveri Hospital",
+            monthly_fee=Decimal("499.0000"),
+        ),
         # Ravan's 1.15 per 28 days, a month's equivalent of 1.2502.
         "ravan": number(
             ravan,
@@ -115,7 +121,7 @@ def test_groups_are_by_provider_account_and_label(client, finance_user, world):
     ] == [
         ("Audian main", "Acme", 3, Decimal("3.75"), 1),
         ("Ravan credits", "", 1, Decimal("1.2502"), 0),
-        ("Vobiz India", "", 1, Decimal("499"), 0),
+        ("Vobiz India", "Kaveri Hospital", 1, Decimal("499"), 0),
     ]
 
 
