@@ -3,7 +3,6 @@ in plain Python from the sandbox's own calls, and the facts the sync keeps must 
 after a first sync, after a second (which writes nothing), after faults, after a read cut off
 part way, and after a run that reached its deadline."""
 
-import itertools
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
