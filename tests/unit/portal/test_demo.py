@@ -17,11 +17,11 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
-from numbers.models import NumberOrder, PhoneNumber, Tag
+from numbers.models import Call, NumberOrder, PhoneNumber, Tag
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.providers import adapter_class
 from portal.providers.capabilities import Capability
-from portal.providers.sandbox import build_state
+from portal.providers.sandbox import DEMO_CALLS, build_state
 from portal.providers.sandbox.accounts import DEMO_ACCOUNTS
 from portal.roles import FINANCE, SUPPORT
 from tests.support.factories import UserFactory
@@ -168,11 +168,17 @@ def test_after_the_demo_the_database_equals_the_sandbox_world(run_demo, state_pa
                 (True, Transaction.Kind.RECURRING)
             }
         assert [s.balance for s in acc.balance_snapshots.all()] == [state.balance(upstream)]
+        # Every call of the sandbox's, once.
+        calls = state.data["calls"][f"{acc.provider.slug}:{upstream['account_id']}"]
+        assert len(calls) == DEMO_CALLS
+        assert set(Call.objects.filter(account=acc).values_list("upstream_id", flat=True)) == {
+            call[0] for call in calls
+        }
         run = acc.sync_runs.get()
         assert (run.status, run.triggered_by) == (SyncRun.Status.SUCCEEDED, None)
         assert f"{run.rows_created} rows" in output
     assert AuditEvent.objects.filter(action=AuditEvent.Action.SYNC).count() == 4
-    assert "synced numbers, estimated rentals and balance" in output
+    assert "synced numbers, estimated rentals, call records and balance" in output
 
 
 def test_second_run_even_weeks_later_writes_nothing_and_prints_no_password(run_demo, state_path):
