@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import Transaction
-from numbers.models import PhoneNumber
+from numbers.models import Call, NumberDay, NumberMonth, PhoneNumber
 from numbers.services.sync import BATCH_SIZE, batched, synced_values
 from portal.benchmark.measure import PeakRss, Stopwatch
 from portal.demo import ensure_demo_accounts
@@ -58,7 +58,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def sandbox_process(numbers_per_account: int, transactions_per_account: int):
+def sandbox_process(numbers_per_account: int, transactions_per_account: int, calls: int = 0):
     """`manage.py sandbox` in a process of its own with a new world; yields its origin and
     how long it took to build the world."""
     port = free_port()
@@ -70,6 +70,8 @@ def sandbox_process(numbers_per_account: int, transactions_per_account: int):
             f"--port={port}",
             f"--numbers={numbers_per_account}",
             f"--transactions={transactions_per_account}",
+            # Calls per account (0: a ledger without call charges, as sized).
+            f"--calls={calls}",
             "--inventory=5",
             f"--state={Path(folder) / 'state.json'}",
         ]
@@ -192,10 +194,15 @@ def _first(iterator, count):
 def forget_synced_rows(accounts) -> None:
     ids = [account.pk for account in accounts]
     Transaction.objects.filter(account_id__in=ids).delete()
+    # The facts the syncs keep (the ledger's charges, calls) go with what they count.
+    for model in (Call, NumberDay, NumberMonth):
+        model.objects.filter(account_id__in=ids).delete()
     PhoneNumber.objects.filter(account_id__in=ids).delete()
     SyncRun.objects.filter(account_id__in=ids).delete()
     # With no transactions stored, the next sync must read the whole ledger again.
-    ProviderAccount.objects.filter(pk__in=ids).update(transactions_synced_until=None)
+    ProviderAccount.objects.filter(pk__in=ids).update(
+        transactions_synced_until=None, calls_synced_until=None
+    )
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # The dead rows cleared now rather than by autovacuum during the next timing.
         with connection.cursor() as cursor:
