@@ -260,8 +260,8 @@ def seed_transactions(world: World, start: int, stop: int, numbers: int) -> int:
 # numbers are skewed (shares of the numbers): never called; called, but not in the last
 # QUIET_DAYS; very busy (BUSY_WEIGHT times a quiet number's share of the calls); the rest
 # quiet. With the quiet numbers' gaps, about a third have no call in the last 90 days.
-NEVER_CALLED = 0.12
-NOT_LATELY = 0.13
+NEVER_CALLED = 0.10
+NOT_LATELY = 0.18
 BUSY = 0.01
 BUSY_WEIGHT = 60
 QUIET_DAYS = 90
@@ -302,7 +302,8 @@ def _call_spans(numbers: int) -> tuple[list[int], list[tuple[int, float, float]]
             last = min(last, quiet_from)
         if last <= first:
             continue
-        total += BUSY_WEIGHT if place < NEVER_CALLED + NOT_LATELY + BUSY else 1
+        busy = NEVER_CALLED + NOT_LATELY <= place < NEVER_CALLED + NOT_LATELY + BUSY
+        total += BUSY_WEIGHT if busy else 1
         cumulative.append(total)
         spans.append((index, first, last))
     return cumulative, spans
