@@ -296,8 +296,8 @@ def _call_spans(numbers: int) -> tuple[list[int], list[tuple[int, float, float]]
         status, purchased = _status_and_purchase(random.Random(index))  # noqa: S311
         first = max(history_start, purchased.timestamp())
         last = ANCHOR.timestamp()
-        if status == "released":
-            last = (purchased + timedelta(days=30)).timestamp()
+        if status == "released":  # 30 days after its purchase, which may be after ANCHOR
+            last = min(last, (purchased + timedelta(days=30)).timestamp())
         if place < NEVER_CALLED + NOT_LATELY:
             last = min(last, quiet_from)
         if last <= first:
