@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
+from django.db.models import Sum
 from django.test import Client
 
 from billing.models import Transaction
 from billing.tables import PER_PAGE as TRANSACTIONS_PER_PAGE
-from numbers.models import PhoneNumber
+from numbers.models import NumberMonth, PhoneNumber
 from portal.benchmark.measure import Latency, count_queries, time_requests
 
 # Timings of a report without its cached sums: fewer, as each adds up the whole period.
@@ -27,6 +28,7 @@ ADMIN_YEAR = (
     "occurred_at__gte=2025-12-01+00:00:00%2B00:00&occurred_at__lt=2026-12-01+00:00:00%2B00:00"
 )
 MONTHS = "start=2025-12&end=2026-11"
+IDLE_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,10 @@ class Page:
     baseline: str | None = None  # key of the admin changelist it is compared with
     # Also counted at another page size, where the page has one: queries must not change.
     per_page_url: str | None = None
+    limit_ms: int | None = None  # a p95 target of its own, else the page's or report's
 
 
-def pages(number_id: int) -> list[Page]:
+def pages(number_id: int, busy_number_id: int = 0) -> list[Page]:
     return [
         Page("dashboard", "Dashboard", "/"),
         Page(
@@ -64,6 +67,27 @@ def pages(number_id: int) -> list[Page]:
             per_page_url="/numbers/?per_page=25&status=active",
         ),
         Page("number_detail", "Number detail", f"/numbers/{number_id}/"),
+        # The usage of the number with the most calls: its 30/90/365 days and 12 months.
+        Page(
+            "number_detail_usage",
+            "Number detail with usage",
+            f"/numbers/{busy_number_id}/",
+            limit_ms=100,
+        ),
+        # The list as it is since issue 20: each row's calls in the last 30 days and its
+        # last call.
+        Page(
+            "numbers_calls",
+            "Numbers list with calls and last call",
+            "/numbers/?per_page=100",
+            per_page_url="/numbers/?per_page=25",
+        ),
+        Page(
+            "idle",
+            "Idle numbers, 60 days",
+            f"/numbers/idle/?idle_days={IDLE_DAYS}",
+            limit_ms=300,  # not a report: nothing cached, so no second, uncached timing
+        ),
         Page(
             "transactions_year",
             "Transactions, a year, with totals",
@@ -125,6 +149,19 @@ def sample_number_id() -> int:
     return PhoneNumber.objects.order_by("pk").values_list("pk", flat=True)[0]
 
 
+def busy_number_id() -> int:
+    """The number with the most calls in its months: its page sums the most facts."""
+    busiest = (
+        NumberMonth.objects.filter(phone_number__isnull=False)
+        .values("phone_number")
+        .annotate(calls=Sum("calls"))
+        .order_by("-calls", "phone_number")
+        .values_list("phone_number", flat=True)
+        .first()
+    )
+    return busiest or sample_number_id()
+
+
 def same_page_size_in_admin():
     """The admin shows 100 rows a page; the transactions list shows TRANSACTIONS_PER_PAGE,
     so its baseline is made to show as many (numbers are compared at 100 a page)."""
@@ -134,7 +171,7 @@ def same_page_size_in_admin():
 def query_counts(client: Client) -> dict[str, int]:
     """SQL queries per page, and per list page at a second page size."""
     counts = {}
-    for page in pages(sample_number_id()):
+    for page in pages(sample_number_id(), busy_number_id()):
         counts[page.key] = count_queries(client, page.url, page.headers)
         if page.per_page_url:
             counts[f"{page.key}@per_page"] = count_queries(client, page.per_page_url, page.headers)
@@ -146,7 +183,7 @@ def time_pages(client: Client, requests: int) -> dict[str, Latency]:
     as its first view after new data costs, keyed `<page>.uncached`."""
     same_page_size_in_admin()
     timings = {}
-    for page in [*pages(sample_number_id()), *ADMIN_PAGES]:
+    for page in [*pages(sample_number_id(), busy_number_id()), *ADMIN_PAGES]:
         timings[page.key] = time_requests(client, page.url, requests=requests, headers=page.headers)
         if page.report:
             timings[f"{page.key}.uncached"] = time_requests(
