@@ -16,7 +16,7 @@ from tablib import Dataset
 
 from numbers.fees import UNKNOWN_FEE, fee_hint
 from numbers.models import NumberOrder, PhoneNumber
-from numbers.selectors.numbers import with_tag_names
+from numbers.selectors.numbers import with_row_details
 from numbers.selectors.usage import UsageState, usage_state
 from numbers.services.sync import batched
 from portal.badges import status_badge
@@ -137,8 +137,8 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         order_by=sorted_by("purchased_at"),
         attrs={"td": {"class": "text-nowrap"}},
     )
-    # Annotated per page row (numbers.selectors.usage.calls_in_last_days); not sortable,
-    # as sorting on it would sum every number's calls first.
+    # Counted for the rows shown (numbers.selectors.usage.with_calls_in_last_days); not
+    # sortable, as sorting on it would sum every number's calls first.
     calls_30d = tables.Column(
         verbose_name="Calls (30 d)",
         orderable=False,
@@ -304,12 +304,12 @@ class PhoneNumberTable(QuickRowsMixin, BoundedPagination, tables.Table):
         state = usage_state(record.account, record.provider)
         if state is not UsageState.KNOWN:
             return UNKNOWN_USAGE_CELLS[state]
-        return f"{record.calls_30d or 0:,}"
+        return f"{record.calls_30d:,}"
 
     def value_calls_30d(self, record):
         if usage_state(record.account, record.provider) is not UsageState.KNOWN:
             return None
-        return record.calls_30d or 0
+        return record.calls_30d
 
     def render_last_call_at(self, record):
         state = usage_state(record.account, record.provider)
@@ -382,7 +382,7 @@ class ListRows(TableQuerysetData):
     def __iter__(self):
         rows = self.data.iterator(chunk_size=self.CHUNK_SIZE)
         for chunk in batched(rows, self.CHUNK_SIZE):
-            yield from with_tag_names(chunk)
+            yield from with_row_details(chunk)
 
 
 class SafeTableExport(TableExport):

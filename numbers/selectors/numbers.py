@@ -6,7 +6,7 @@ from django.http import QueryDict
 
 from numbers.filters import PhoneNumberFilter
 from numbers.models import PhoneNumber
-from numbers.selectors.usage import calls_in_last_days
+from numbers.selectors.usage import with_calls_in_last_days
 from portal.models import Provider
 from portal.money import money_sum
 
@@ -57,13 +57,17 @@ def number_overview() -> tuple[list[dict], list[dict]]:
     return rows, [costs[currency] for currency in sorted(costs)]
 
 
-def numbers_for_list(*, with_calls: bool = True):
+def numbers_for_list():
     """Numbers with what a list row shows: provider and account joined (without the
-    account's secret, which would be decrypted for every row), and the calls of the last 30
-    days (a subquery per row) unless not `with_calls`. Tags come separately, from
-    `with_tag_names`, for the rows actually shown."""
-    numbers = PhoneNumber.objects.select_related("provider", "account").defer("account__api_secret")
-    return numbers.annotate(calls_30d=calls_in_last_days()) if with_calls else numbers
+    account's secret, which would be decrypted for every row). Tags and calls come
+    separately, from `with_row_details`, for the rows actually shown."""
+    return PhoneNumber.objects.select_related("provider", "account").defer("account__api_secret")
+
+
+def with_row_details(numbers):
+    """Give each number what a list row shows beyond its own columns: its tags and its
+    calls of the last 30 days, a query each for all of them."""
+    return with_calls_in_last_days(with_tag_names(numbers))
 
 
 def with_tag_names(numbers):

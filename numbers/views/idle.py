@@ -8,7 +8,6 @@ from django.urls import path
 from django.utils import timezone
 
 from numbers.forms import BulkLabelForm
-from numbers.selectors.numbers import numbers_for_list
 from numbers.selectors.usage import DEFAULT_IDLE_DAYS, accounts_not_judged, idle_summary
 from numbers.tables import IdleNumberTable
 from numbers.views.lists import PhoneNumberListView
@@ -24,10 +23,6 @@ class IdleNumbersView(PhoneNumberListView):
     table_class = IdleNumberTable
     template_name = "numbers/idle.html"
     partial_template_name = "numbers/idle.html#table"
-
-    def get_queryset(self):
-        # Idle numbers have no calls to count in the last 30 days (and their last call).
-        return numbers_for_list(with_calls=False)
 
     def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)

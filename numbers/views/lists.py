@@ -22,7 +22,7 @@ from numbers.models import PhoneNumber
 from numbers.selectors.numbers import (
     InvalidFilter,
     numbers_for_list,
-    with_tag_names,
+    with_row_details,
 )
 from numbers.services import bulk
 from numbers.services.bulk import (
@@ -70,7 +70,7 @@ class PhoneNumberListView(
 
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)
-        with_tag_names([row.record for row in table.page.object_list])
+        with_row_details([row.record for row in table.page.object_list])
         return table
 
     def can_label(self):
