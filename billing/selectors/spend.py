@@ -14,6 +14,7 @@ from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
+from billing.report_cache import cached_rows
 from billing.selectors.months import (
     ZERO,
     Amount,
@@ -158,9 +159,10 @@ def spend_by_month(
     `now` is compared with the same days of the month before, never with the whole of it.
 
     Read from the monthly facts (numbers.models.NumberMonth), one grouped query whatever
-    the data size: the ledger's charges (debit, recurring and usage; credits are money in,
-    not spend), the rentals estimated for providers without a ledger, and for those
-    providers the cost of their calls, which no ledger of theirs holds. Where a provider
+    the data size, cached while the data is unchanged (billing.report_cache): the ledger's
+    charges (debit, recurring and usage; credits are money in, not spend), the rentals
+    estimated for providers without a ledger, and for those providers the cost of their
+    calls, which no ledger of theirs holds. Where a provider
     has a ledger, its calls' cost is already in it: the calls only break it down, and are
     shown beside it (`SpendGroup.call_cost`), never added."""
     breakdown = Breakdown(breakdown)
@@ -170,7 +172,7 @@ def spend_by_month(
     compared_until = _same_time_a_month_before(now) if period.last == this_month(now) else None
     ledgers = Ledgers()
     outside_ledger = ledgers.accounts_without
-    rows = (
+    rows = cached_rows(
         NumberMonth.objects.filter(month__gte=months[0], month__lte=period.last)
         .values("currency", "month", group_key=_GROUP_KEYS[breakdown])
         .annotate(
