@@ -13,7 +13,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from billing.models import Transaction
-from billing.services.charge_facts import CHARGE_VALUES, count_charges
+from billing.services.charge_facts import count_charges
 from billing.services.estimates import estimate_rentals
 from numbers.models import PhoneNumber
 from numbers.services.sync import LISTING_BATCH_SIZE, batched
@@ -137,20 +137,47 @@ _STAGE = """
     FROM billing_transaction WITH NO DATA
 """
 _INSERT_STAGED = """
-    WITH staged AS (DELETE FROM sync_transaction_staging RETURNING *)
-    INSERT INTO billing_transaction (
-        upstream_id, kind, amount, currency, description, occurred_at, number, reference,
-        account_id, phone_number_id, is_estimate, created_at
+    WITH staged AS (DELETE FROM sync_transaction_staging RETURNING *),
+    stored AS (
+        INSERT INTO billing_transaction (
+            upstream_id, kind, amount, currency, description, occurred_at, number, reference,
+            account_id, phone_number_id, is_estimate, created_at
+        )
+        SELECT staged.*, %(account)s, phone.id, FALSE, %(now)s
+        FROM staged
+        LEFT JOIN numbers_phonenumber AS phone
+            ON phone.provider_id = %(provider)s AND phone.number = staged.number
+        -- In id order, so two writers with ids in common wait on each other, never deadlock.
+        ORDER BY staged.upstream_id
+        ON CONFLICT (account_id, upstream_id) DO NOTHING
+        RETURNING kind, amount, currency, occurred_at, number, phone_number_id
+    ),
+    -- The charges stored, counted in their months (billing.services.charge_facts does the
+    -- same in Python elsewhere): months of the configured time zone, as the reports'.
+    months AS (
+        SELECT number, currency,
+            date_trunc('month', occurred_at AT TIME ZONE %(zone)s)::date AS month,
+            max(phone_number_id) AS phone_number_id, sum(amount) AS charged
+        FROM stored WHERE kind = ANY(%(charges)s)
+        GROUP BY number, currency, month
+    ),
+    counted AS (
+        INSERT INTO numbers_numbermonth (
+            account_id, number, currency, month, phone_number_id,
+            calls, billed_seconds, cost, unpriced_calls, charged, estimated
+        )
+        SELECT %(account)s, number, currency, month, phone_number_id, 0, 0, 0, 0, charged, 0
+        FROM months
+        -- In key order, so two writers adding to one month wait on each other.
+        ORDER BY number, month, currency
+        ON CONFLICT (account_id, number, month, currency) DO UPDATE
+        SET charged = numbers_numbermonth.charged + excluded.charged,
+            phone_number_id = COALESCE(
+                numbers_numbermonth.phone_number_id, excluded.phone_number_id
+            )
+        RETURNING 1
     )
-    SELECT staged.*, %(account)s, phone.id, FALSE, %(now)s
-    FROM staged
-    LEFT JOIN numbers_phonenumber AS phone
-        ON phone.provider_id = %(provider)s AND phone.number = staged.number
-    -- In id order, so two writers with ids in common wait on each other, never deadlock.
-    ORDER BY staged.upstream_id
-    ON CONFLICT (account_id, upstream_id) DO NOTHING
-    -- What was stored, to count its charges in the months (billing.services.charge_facts).
-    RETURNING kind, amount, currency, occurred_at, number, phone_number_id, is_estimate
+    SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM counted)
 """
 
 
@@ -171,14 +198,20 @@ def _append_through_staging(account: ProviderAccount, rows: Iterable[tuple]):
     """PostgreSQL: the batch is copied into a temporary table, then inserted from it in one
     statement that skips the ids already stored (ON CONFLICT on the unique account + id)
     and links each row to its phone number by a join: no lookups, no id list sent back and
-    forth, and the count of rows inserted is the database's own."""
+    forth, and the count of rows inserted is the database's own. The same statement counts
+    the charges it stored in their months."""
     with connection.cursor() as cursor:
         cursor.execute(_STAGE)
         copy_rows(cursor, "sync_transaction_staging", _LEDGER_FIELDS, rows)
         cursor.execute(
             _INSERT_STAGED,
-            {"account": account.pk, "now": timezone.now(), "provider": account.provider_id},
+            {
+                "account": account.pk,
+                "now": timezone.now(),
+                "provider": account.provider_id,
+                "zone": timezone.get_default_timezone_name(),
+                "charges": [str(kind) for kind in Transaction.DEBIT_KINDS],
+            },
         )
-        stored = [dict(zip(CHARGE_VALUES, row, strict=True)) for row in cursor.fetchall()]
-    count_charges(account, stored)
-    return len(stored)
+        stored, _ = cursor.fetchone()
+    return stored
