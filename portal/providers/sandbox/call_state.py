@@ -155,16 +155,7 @@ class CallRecords:
                 wanted = set(withheld)
                 for row in self.data["calls"].get(key, []):
                     if row[0] in wanted:
-                        charge = calls.charge(row)
-                        self._post(
-                            key,
-                            "usage",
-                            charge.amount,
-                            charge.description,
-                            charge.e164,
-                            datetime.now(UTC),
-                            call_id=charge.call_id,
-                        )
+                        self._bill_call(key, row, datetime.now(UTC))
             self.save()
             return withheld
 
@@ -193,18 +184,23 @@ class CallRecords:
             for row in new:
                 bisect.insort(rows, row, key=lambda stored: (stored[1], stored[0]))
                 if account["provider"] in calls.LEDGER_PROVIDERS:
-                    charge = calls.charge(row)
-                    self._post(
-                        key,
-                        "usage",
-                        charge.amount,
-                        charge.description,
-                        charge.e164,
-                        charge.when.replace(tzinfo=UTC),
-                        call_id=charge.call_id,
-                    )
+                    self._bill_call(key, row, None)
             self.save()
             return [self._call(row, set()) for row in new]
+
+    def _bill_call(self, key: str, row: list, when: datetime | None) -> None:
+        """Post the ledger row that bills the call `row`, dated `when` (a price posted late)
+        or, when None, at the call's start."""
+        charge = calls.charge(row)
+        self._post(
+            key,
+            "usage",
+            charge.amount,
+            charge.description,
+            charge.e164,
+            when or charge.when.replace(tzinfo=UTC),
+            call_id=charge.call_id,
+        )
 
     def _take_back(self, key: str, call_ids: set[str]) -> None:
         ledger = self.data["transactions"][key]
