@@ -24,6 +24,7 @@ The list (§2.1), the number GET (§2.2) and the purchase answer (seed 004) are 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -59,6 +60,8 @@ DEFAULT_CURRENCY = "USD"  # tryvox.md §3.1: TryVox bills everything in USD
 # know, and guessing would show a number as usable when it may not be.
 STATUSES = {status: status for status in ("active", "pending", "suspended", "released")}
 NUMBER_TYPES = {"local": "local", "toll_free": "toll_free", "mobile": "mobile"}
+
+logger = logging.getLogger(__name__)
 
 
 class TryVoxAdapter(ProviderAdapter):
@@ -224,6 +227,9 @@ class TryVoxAdapter(ProviderAdapter):
         try:
             body = self.request("GET", f"{self._calls_path()}/{quote(call_id, safe='')}")
         except errors.NotFound:
+            # A call the listing named but whose detail is gone: left unpriced (counted as
+            # such on every page), and asked again on the next sync.
+            logger.warning("TryVox has no detail for call %s: left unpriced", call_id)
             return None
         detail = self._object(body)
         if not detail.has("price"):
