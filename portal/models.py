@@ -71,6 +71,13 @@ class ProviderAccount(models.Model):
         blank=True,
         help_text="Warn when the balance falls below this amount (in the account's currency).",
     )
+    monthly_budget = money_field(
+        "monthly budget",
+        null=True,
+        blank=True,
+        help_text="Alert when this month's spend on the account goes above this amount "
+        "(in the account's currency).",
+    )
     is_active = models.BooleanField("active", default=True)
     # Advanced only when a listing of the ledger completed: a listing cut off part way (some
     # ledgers list newest first) must not make the next sync skip what it never read.
@@ -121,6 +128,10 @@ class ProviderAccount(models.Model):
             models.CheckConstraint(
                 condition=Q(low_balance_threshold__isnull=True) | Q(low_balance_threshold__gte=0),
                 name="account_threshold_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_budget__isnull=True) | Q(monthly_budget__gte=0),
+                name="account_budget_not_negative",
             ),
         ]
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "portal",
     "numbers",
     "billing",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,17 @@ STORAGES = {
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# E-mail (alerts): EMAIL_URL when it is set, in every mode (smtp://user:pass@host:587 with
+# ?ssl / ?tls, or consolemail://); unset, development prints mails to the terminal and
+# production uses Django's default, an SMTP server on localhost.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Number portal <portal@localhost>")
+# Where the portal is reached, for links in e-mails and webhooks (no request to read it from).
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 DJANGO_TABLES2_TEMPLATE = "table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-hover align-middle mb-0"}
 
@@ -258,6 +270,10 @@ DASHBOARD_PANELS = [
 # Panels on a number's detail page that other apps contribute (billing shows its
 # transactions there); each is `function(request, phone_number) -> Panel | None`.
 NUMBER_DETAIL_PANELS = ["billing.panels.number_transactions"]
+
+# Called with each SyncRun once it has ended, `hook(run)`: the apps above the core learn of a
+# finished sync without the core importing them. A hook that fails is logged, never fatal.
+SYNC_FINISHED_HOOKS: list[str] = []
 
 # What a sync of an account does, in order (numbers first: transactions link to them).
 # Each is `step(account, adapter, *, now, progress) -> portal.services.sync.SyncCounts`.

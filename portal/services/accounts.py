@@ -16,6 +16,7 @@ AUDITED_FIELDS = (
     "base_url",
     "currency",
     "low_balance_threshold",
+    "monthly_budget",
     "is_active",
 )
 

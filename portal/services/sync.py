@@ -171,7 +171,18 @@ def sync_account(
         _finish(run, totals, errors, succeeded)
         raise
     _finish(run, totals, errors, succeeded)
+    announce_finished(run)
     return run
+
+
+def announce_finished(run: SyncRun) -> None:
+    """Tell the apps that registered in settings.SYNC_FINISHED_HOOKS (alerts evaluate their
+    rules) that `run` ended. A hook that fails is logged: it never fails the sync."""
+    for path in settings.SYNC_FINISHED_HOOKS:
+        try:
+            import_string(path)(run)
+        except Exception:
+            logger.exception("sync-finished hook %s failed for run %s", path, run.pk)
 
 
 def _write_running(run: SyncRun, **values):

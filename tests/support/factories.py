@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
+from alerts.models import Alert, Delivery, Rule, Subscription, WebhookEndpoint
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
 from billing.services.charge_facts import CHARGE_VALUES, count_charges
 from numbers.models import Call, FeeSource, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
@@ -218,6 +219,57 @@ class ServicePlanFactory(factory.django.DjangoModelFactory):
     name = "Standard US numbers"
     # Decimal strings, as the upstream publishes rates.
     rates = factory.Dict({"phone_numbers": {"did_us": {"rate": "1.0000", "activation": "0.5000"}}})
+
+
+class RuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Rule
+
+    kind = Rule.Kind.LOW_BALANCE
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    remind_every = timedelta(days=1)
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    name = factory.Sequence(lambda n: f"Webhook {n}")
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/portal/{n}")
+    secret = factory.Sequence(lambda n: f"whsec_test_{n:08d}")
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    user = factory.SubFactory(UserFactory)
+    rule = factory.SubFactory(RuleFactory)
+    subscribed = True
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An open low-balance alert about an account."""
+
+    class Meta:
+        model = Alert
+
+    rule = factory.SubFactory(RuleFactory)
+    account = factory.SubFactory(ProviderAccountFactory)
+    subject = factory.LazyAttribute(lambda a: f"account:{a.account.pk}")
+    summary = factory.LazyAttribute(lambda a: f"{a.account}: balance 12.00 below 50.00")
+    facts = factory.Dict({"balance": "12.00", "threshold": "50.00", "currency": "USD"})
+    opened_at = factory.LazyFunction(timezone.now)
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    alert = factory.SubFactory(AlertFactory)
+    channel = Delivery.Channel.EMAIL
+    recipient = factory.SubFactory(UserFactory)
+    address = factory.LazyAttribute(lambda d: d.recipient.email)
 
 
 # The providers as the portal names them.

@@ -100,6 +100,8 @@ EDITABLE_IN_ADMIN = (
     ("portal", "provider"),
     ("portal", "provideraccount"),
     ("numbers", "tag"),
+    ("alerts", "rule"),
+    ("alerts", "subscription"),
 )
 # ...and those it only shows: synced from upstreams, or records of what happened.
 READ_ONLY_IN_ADMIN = (
@@ -117,6 +119,9 @@ READ_ONLY_IN_ADMIN = (
     ("billing", "transaction"),
     ("billing", "balancesnapshot"),
     ("billing", "serviceplan"),
+    ("alerts", "webhookendpoint"),
+    ("alerts", "alert"),
+    ("alerts", "delivery"),
 )
 
 

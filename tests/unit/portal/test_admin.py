@@ -19,15 +19,18 @@ from django.urls import reverse
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
+from alerts.models import Alert, Delivery, Rule, Subscription, WebhookEndpoint
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
 from numbers.models import Call, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
 from portal.admin import ProviderAccountForm
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.services.sync import sync_account
 from tests.support.factories import (
+    AlertFactory,
     AuditEventFactory,
     BalanceSnapshotFactory,
     CallFactory,
+    DeliveryFactory,
     GroupFactory,
     NumberDayFactory,
     NumberMonthFactory,
@@ -35,11 +38,14 @@ from tests.support.factories import (
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
+    RuleFactory,
     ServicePlanFactory,
+    SubscriptionFactory,
     SyncRunFactory,
     TagFactory,
     TransactionFactory,
     UserFactory,
+    WebhookEndpointFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +93,11 @@ ROW_FACTORIES = {
     NumberMonth: NumberMonthFactory,
     BalanceSnapshot: BalanceSnapshotFactory,
     ServicePlan: ServicePlanFactory,
+    Rule: RuleFactory,
+    WebhookEndpoint: WebhookEndpointFactory,
+    Subscription: SubscriptionFactory,
+    Alert: AlertFactory,
+    Delivery: DeliveryFactory,
     DBTaskResult: enqueue_task,
     AccessAttempt: lambda: sign_in_record(
         AccessAttempt, get_data="", post_data="", failures_since_start=1
