@@ -190,6 +190,16 @@ if env.str("EMAIL_URL", default=""):
 elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Number portal <portal@localhost>")
+# Waits between the tries of an alert's delivery (e-mail or webhook) that failed: after the
+# last, the delivery is marked failed (it stays on the alert history page).
+ALERT_RETRY_DELAYS = [
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+]
 # Where the portal is reached, for links in e-mails and webhooks (no request to read it from).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 

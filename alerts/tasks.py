@@ -1,0 +1,22 @@
+"""Background work for the task workers: sending deliveries, and trying again later."""
+
+from django_tasks import task
+
+from alerts.models import Delivery
+from alerts.services.delivery import attempt_delivery
+
+
+@task()
+def send_delivery(delivery_id: int) -> str:
+    """One attempt at a delivery; a failure queues the next attempt for when it is due."""
+    delivery = attempt_delivery(delivery_id)
+    if delivery is None:
+        return "nothing to do"
+    if delivery.state == Delivery.State.RETRYING:
+        queue_delivery(delivery)
+    return delivery.state
+
+
+def queue_delivery(delivery: Delivery) -> None:
+    """Hand the delivery to the workers, to be tried when it is due."""
+    send_delivery.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
