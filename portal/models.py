@@ -248,6 +248,7 @@ class AuditEvent(models.Model):
         CREDENTIAL_CHANGE = "credential_change", "Credential change"
         ACCOUNT_CHANGE = "account_change", "Account change"
         SYNC = "sync", "Sync"
+        ALERT_SETTINGS = "alert_settings", "Alert settings change"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -24,6 +24,7 @@ urlpatterns = [
     path("sync/progress/", views.sync_progress, name="sync_progress"),
     path("numbers/", include("numbers.urls")),
     path("billing/", include("billing.urls")),
+    path("alerts/", include("alerts.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,7 @@
+"""/alerts/: the history of alerts, the rules, webhook channels and each user's profile."""
+
+from django.urls import path  # noqa: F401 (each page's module adds its routes below)
+
+app_name = "alerts"
+
+urlpatterns: list = []
