@@ -8,7 +8,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from numbers.models import Call, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
+from numbers.models import (
+    Call,
+    LabelMonth,
+    NumberDay,
+    NumberMonth,
+    NumberOrder,
+    PhoneNumber,
+    Tag,
+)
 from numbers.services.labels import clean_label, ensure_labellable, set_label
 from portal.admin import (
     AccountListFilter,
@@ -243,3 +251,19 @@ class NumberMonthAdmin(FactsAdmin):
 
     charged_display = money_column("charged", "charged")
     estimated_display = money_column("estimated", "estimated")
+
+
+@admin.register(LabelMonth)
+class LabelMonthAdmin(NumberMonthAdmin):
+    list_display = (
+        "month",
+        "account",
+        "label",
+        "calls",
+        "cost_display",
+        "charged_display",
+        "estimated_display",
+    )
+    search_fields = ("label",)
+    ordering = ("-month", "label")
+    raw_id_fields = ()

@@ -330,17 +330,12 @@ class Call(models.Model):
         return f"Call {self.upstream_id}"
 
 
-class UsageFacts(models.Model):
-    """What one number (or, with no number, the account itself) did in one period of the
-    configured time zone, in one currency. Moved by the syncs by exactly what they store
-    (numbers.services.facts); every usage page and the spend report read these instead of
-    adding up calls or transactions."""
+class FactColumns(models.Model):
+    """What happened in one period, in one currency: the columns every fact table sums.
+    Moved by the syncs by exactly what they store (numbers.services.facts); every usage
+    page and the spend report read these instead of adding up calls or transactions."""
 
     account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, db_index=False)
-    phone_number = models.ForeignKey(
-        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
-    )
-    number = models.CharField(max_length=16, blank=True)  # "" for account-level usage
     currency = currency_field()
     # Signed, though never negative once written: PostgreSQL checks a row it is about to
     # insert before it finds the one to add to, and an increment may be negative (a call
@@ -350,6 +345,30 @@ class UsageFacts(models.Model):
     # The priced calls' cost; `unpriced_calls` more are not in it yet.
     cost = call_cost_field("call cost", default=0)
     unpriced_calls = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ChargeColumns(models.Model):
+    """The ledger's charges (debit, recurring, usage) dated in a month, and the rentals the
+    portal estimated for a provider without a ledger (billing.services.estimates)."""
+
+    charged = call_cost_field("charged", default=0)
+    estimated = call_cost_field("estimated", default=0)
+
+    class Meta:
+        abstract = True
+
+
+class UsageFacts(FactColumns):
+    """What one number (or, with no number, the account itself) did in one period of the
+    configured time zone."""
+
+    phone_number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    number = models.CharField(max_length=16, blank=True)  # "" for account-level usage
 
     class Meta:
         abstract = True
@@ -375,15 +394,11 @@ class NumberDay(UsageFacts):
         return f"{self.number or 'account'} on {self.day}"
 
 
-class NumberMonth(UsageFacts):
+class NumberMonth(ChargeColumns, UsageFacts):
     """Usage and charges per number and calendar month (`month` is its first day): the
     fact table of this grain, which later capabilities extend with columns of their own."""
 
     month = models.DateField()
-    # The ledger's charges (debit, recurring, usage) dated in the month, and the rentals the
-    # portal estimated for a provider without a ledger (billing.services.estimates).
-    charged = call_cost_field("charged", default=0)
-    estimated = call_cost_field("estimated", default=0)
 
     class Meta:
         constraints = [
@@ -398,3 +413,25 @@ class NumberMonth(UsageFacts):
 
     def __str__(self):
         return f"{self.number or 'account'} in {self.month:%Y-%m}"
+
+
+class LabelMonth(ChargeColumns, FactColumns):
+    """The monthly facts of an account's numbers added up per label the numbers show (their
+    own, else the provider's; "" for none), so the spend report by label reads a few rows
+    per month rather than every number's. Moved with the number facts as they are written,
+    and from label to label when a number's shown label changes (numbers.services.
+    label_facts)."""
+
+    label = models.CharField(max_length=255, blank=True)
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "label", "month", "currency"], name="label_month_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["month"], name="label_month_month")]
+
+    def __str__(self):
+        return f"{self.label or 'no label'} in {self.month:%Y-%m}"

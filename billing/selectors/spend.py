@@ -28,7 +28,7 @@ from billing.selectors.months import (
     sum_amounts,
     this_month,
 )
-from numbers.models import CALL_COST_PLACES, Call, NumberMonth
+from numbers.models import CALL_COST_PLACES, Call, LabelMonth, NumberMonth
 from portal.models import ProviderAccount
 from portal.money import format_money, money_sum
 from portal.providers.capabilities import Capability
@@ -50,12 +50,19 @@ _NUMBER_LABEL = Coalesce(
     Value(""),
     output_field=models.CharField(),
 )
-# What the database groups charges by. Provider and account group by the account alone,
-# with no join: the account's name and provider come from the accounts table afterwards.
+# What the database groups rows of calls and charges by. Provider and account group by the
+# account alone, with no join: the account's name and provider come from the accounts table
+# afterwards.
 _GROUP_KEYS = {
     Breakdown.PROVIDER: F("account_id"),
     Breakdown.ACCOUNT: F("account_id"),
     Breakdown.LABEL: _NUMBER_LABEL,
+}
+# The monthly facts: per number, or already added up per label (a few rows a month).
+_FACTS = {
+    Breakdown.PROVIDER: (NumberMonth, F("account_id")),
+    Breakdown.ACCOUNT: (NumberMonth, F("account_id")),
+    Breakdown.LABEL: (LabelMonth, F("label")),
 }
 CHART_GROUPS = 6  # the biggest groups get a colour each; the rest share one
 
@@ -158,8 +165,9 @@ def spend_by_month(
     number label, with each month's change from the month before. A month under way at
     `now` is compared with the same days of the month before, never with the whole of it.
 
-    Read from the monthly facts (numbers.models.NumberMonth), one grouped query whatever
-    the data size, cached while the data is unchanged (billing.report_cache): the ledger's
+    Read from the monthly facts (numbers.models.NumberMonth, or LabelMonth by label), one
+    grouped query whatever the data size, cached while the data is unchanged
+    (billing.report_cache): the ledger's
     charges (debit, recurring and usage; credits are money in, not spend), the rentals
     estimated for providers without a ledger, and for those providers the cost of their
     calls, which no ledger of theirs holds. Where a provider
@@ -172,9 +180,10 @@ def spend_by_month(
     compared_until = _same_time_a_month_before(now) if period.last == this_month(now) else None
     ledgers = Ledgers()
     outside_ledger = ledgers.accounts_without
+    facts, group_key = _FACTS[breakdown]
     rows = cached_rows(
-        NumberMonth.objects.filter(month__gte=months[0], month__lte=period.last)
-        .values("currency", "month", group_key=_GROUP_KEYS[breakdown])
+        facts.objects.filter(month__gte=months[0], month__lte=period.last)
+        .values("currency", "month", group_key=group_key)
         .annotate(
             charged=money_sum("charged", places=CALL_COST_PLACES),
             estimated=money_sum("estimated", places=CALL_COST_PLACES),

@@ -15,6 +15,7 @@ from django.db.models import Q
 from billing.models import Transaction
 from numbers.models import NumberMonth
 from numbers.services.facts import FactDelta
+from numbers.services.label_facts import rebuild_label_facts
 from portal.models import ProviderAccount
 
 
@@ -54,6 +55,7 @@ def recount_charges(accounts: Iterable[ProviderAccount] | None = None) -> None:
     accounts = list(ProviderAccount.objects.all() if accounts is None else accounts)
     NumberMonth.objects.filter(account__in=accounts).update(charged=0, estimated=0)
     NumberMonth.objects.filter(account__in=accounts, calls=0).delete()
+    rebuild_label_facts(accounts)
     for account in accounts:
         charges = Transaction.objects.filter(
             Q(kind__in=Transaction.DEBIT_KINDS), account=account

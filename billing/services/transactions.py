@@ -16,6 +16,7 @@ from billing.models import Transaction
 from billing.services.charge_facts import count_charges
 from billing.services.estimates import estimate_rentals
 from numbers.models import PhoneNumber
+from numbers.services.label_facts import SHOWN_LABEL_SQL, lock_label_facts
 from numbers.services.sync import LISTING_BATCH_SIZE, batched
 from portal.db.bulk import AnyOf, copy_rows, insert_rows
 from portal.db.parallel_writes import batch_writer
@@ -136,7 +137,7 @@ _STAGE = """
     SELECT upstream_id, kind, amount, currency, description, occurred_at, number, reference
     FROM billing_transaction WITH NO DATA
 """
-_INSERT_STAGED = """
+_INSERT_STAGED = f"""
     WITH staged AS (DELETE FROM sync_transaction_staging RETURNING *),
     stored AS (
         INSERT INTO billing_transaction (
@@ -176,9 +177,27 @@ _INSERT_STAGED = """
                 numbers_numbermonth.phone_number_id, excluded.phone_number_id
             )
         RETURNING 1
+    ),
+    -- The same charges under the labels their numbers show (numbers.services.label_facts).
+    labelled AS (
+        INSERT INTO numbers_labelmonth (
+            account_id, label, currency, month,
+            calls, billed_seconds, cost, unpriced_calls, charged, estimated
+        )
+        SELECT %(account)s, {SHOWN_LABEL_SQL.format(phone="phone")},
+            months.currency, months.month, 0, 0, 0, 0, sum(months.charged), 0
+        FROM months
+        LEFT JOIN numbers_phonenumber AS phone
+            ON phone.provider_id = %(provider)s AND phone.number = months.number
+        GROUP BY 2, 3, 4
+        ORDER BY 2, 4, 3
+        ON CONFLICT (account_id, label, month, currency) DO UPDATE
+        SET charged = numbers_labelmonth.charged + excluded.charged
+        RETURNING 1
     )
-    SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM counted)
-"""
+    SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM counted),
+        (SELECT count(*) FROM labelled)
+"""  # noqa: S608 - table and column names only; values go as parameters
 
 
 def _ledger_values(record: UpstreamTransaction) -> tuple:
@@ -200,6 +219,7 @@ def _append_through_staging(account: ProviderAccount, rows: Iterable[tuple]):
     and links each row to its phone number by a join: no lookups, no id list sent back and
     forth, and the count of rows inserted is the database's own. The same statement counts
     the charges it stored in their months."""
+    lock_label_facts(account.provider_id)
     with connection.cursor() as cursor:
         cursor.execute(_STAGE)
         copy_rows(cursor, "sync_transaction_staging", _LEDGER_FIELDS, rows)
@@ -213,5 +233,5 @@ def _append_through_staging(account: ProviderAccount, rows: Iterable[tuple]):
                 "charges": [str(kind) for kind in Transaction.DEBIT_KINDS],
             },
         )
-        stored, _ = cursor.fetchone()
+        stored, _, _ = cursor.fetchone()
     return stored

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from numbers.models import PhoneNumber, Tag
+from numbers.services.label_facts import move_labels, shown_label
 from numbers.services.labels import set_label
 from numbers.services.sync import batched
 from portal.models import AuditEvent, Provider
@@ -212,7 +213,9 @@ def _apply_to_batch(
     ids, change: BulkChange, tags: dict[str, Tag], *, actor, now, keep_label
 ) -> set[int]:
     """Change one batch in a fixed number of queries; return the ids of those changed."""
-    rows = PhoneNumber.objects.filter(pk__in=ids).values_list("pk", "number", "label")
+    rows = PhoneNumber.objects.filter(pk__in=ids).values_list(
+        "pk", "number", "label", "upstream_label", "provider_id"
+    )
     current_tags: dict[int, set[int]] = defaultdict(set)
     tag_names = {tag.pk: tag.name for tag in tags.values()}
     for number_id, tag_id, name in Tagging.objects.filter(phonenumber_id__in=ids).values_list(
@@ -222,12 +225,17 @@ def _apply_to_batch(
         tag_names[tag_id] = name
 
     relabelled, retagged, added, events = [], [], [], []
+    moves: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
     content_type = ContentType.objects.get_for_model(PhoneNumber)
-    for pk, number, label in rows:
+    for pk, number, label, upstream_label, provider_id in rows:
         before, after = {}, {}
         if change.label is not None and change.label != label and pk not in keep_label:
             before["label"], after["label"] = label, change.label
             relabelled.append(pk)
+            moves[provider_id][number] = (
+                shown_label(label, upstream_label),
+                shown_label(change.label, upstream_label),
+            )
         old_tags = current_tags[pk]
         new_tags = _new_tag_ids(old_tags, change, tags)
         if new_tags != old_tags:
@@ -251,6 +259,8 @@ def _apply_to_batch(
 
     if relabelled:
         PhoneNumber.objects.filter(pk__in=relabelled).update(label=change.label, updated_at=now)
+    for provider_id, provider_moves in moves.items():
+        move_labels(provider_id, provider_moves)
     retagged_only = sorted(set(retagged) - set(relabelled))
     if retagged_only:
         PhoneNumber.objects.filter(pk__in=retagged_only).update(updated_at=now)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from numbers.models import Call, PhoneNumber
 from numbers.services.facts import FactDelta
+from numbers.services.label_facts import SHOWN_LABEL_SQL, lock_label_facts
 from numbers.services.sync import batched
 from portal.db.bulk import AnyOf, copy_rows, insert_rows
 from portal.db.prefetch import prefetched
@@ -154,13 +155,18 @@ _STAGED_COLUMNS = (
 _FACT_SUMS = """
     count(*), sum(seconds), sum(cost), sum(unpriced)
 """
-_FACT_UPDATES = """
+_CALLS_ADDED = """
     calls = {table}.calls + excluded.calls,
     billed_seconds = {table}.billed_seconds + excluded.billed_seconds,
     cost = {table}.cost + excluded.cost,
-    unpriced_calls = {table}.unpriced_calls + excluded.unpriced_calls,
+    unpriced_calls = {table}.unpriced_calls + excluded.unpriced_calls
+"""
+_FACT_UPDATES = (
+    _CALLS_ADDED
+    + """,
     phone_number_id = COALESCE({table}.phone_number_id, excluded.phone_number_id)
 """
+)
 _INSERT_STAGED_CALLS = f"""
     WITH staged AS (DELETE FROM sync_call_staging RETURNING *),
     parties AS (
@@ -228,6 +234,22 @@ _INSERT_STAGED_CALLS = f"""
         ON CONFLICT (account_id, number, month, currency) DO UPDATE SET
         {_FACT_UPDATES.format(table="numbers_numbermonth")}
     ),
+    labels AS (
+        -- The same months under the labels their numbers show (numbers.services.label_facts).
+        INSERT INTO numbers_labelmonth (
+            account_id, label, month, currency,
+            calls, billed_seconds, cost, unpriced_calls, charged, estimated
+        )
+        SELECT %(account)s, {SHOWN_LABEL_SQL.format(phone="phone")},
+            date_trunc('month', facts.day)::date, facts.currency,
+            count(*), sum(facts.seconds), sum(facts.cost), sum(facts.unpriced), 0, 0
+        FROM facts
+        LEFT JOIN numbers_phonenumber AS phone
+            ON phone.provider_id = %(provider)s AND phone.number = facts.number
+        GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+        ON CONFLICT (account_id, label, month, currency) DO UPDATE SET
+        {_CALLS_ADDED.format(table="numbers_labelmonth")}
+    ),
     latest AS (
         UPDATE numbers_phonenumber AS phone SET last_call_at = called.latest
         FROM (
@@ -260,6 +282,7 @@ def _staged_values(account: ProviderAccount, record: UpstreamCall) -> tuple:
 def _append_through_staging(account: ProviderAccount, records: Iterable[UpstreamCall]) -> int:
     """PostgreSQL: the batch copied into the staging table, then stored by one statement
     (`_INSERT_STAGED_CALLS`). Returns how many calls were new."""
+    lock_label_facts(account.provider_id)
     with connection.cursor() as cursor:
         cursor.execute(_STAGE_CALLS)
         copy_rows(

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from numbers.models import PhoneNumber
+from numbers.services.label_facts import move_labels, shown_label
 from portal.models import AuditEvent
 from portal.providers import adapter_for
 from portal.providers.capabilities import Capability
@@ -102,6 +103,7 @@ def set_label(
 def _change_label(phone_number, label: str, at_provider: bool, adapter) -> tuple[dict, dict]:
     """Store `label`, at the provider first where it keeps labels; (before, after)."""
     before = {"label": phone_number.label}
+    shown_before = shown_label(phone_number.label, phone_number.upstream_label)
     fields = ["label", "updated_at"]
     if at_provider:
         before["upstream_label"] = phone_number.upstream_label
@@ -111,6 +113,10 @@ def _change_label(phone_number, label: str, at_provider: bool, adapter) -> tuple
         fields.append("upstream_label")
     phone_number.label = label
     phone_number.save(update_fields=fields)
+    move_labels(
+        phone_number.provider_id,
+        {phone_number.number: (shown_before, shown_label(label, phone_number.upstream_label))},
+    )
     return before, {name: getattr(phone_number, name) for name in before}
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
+from numbers.services.label_facts import move_labels, shown_label
 from numbers.services.sync import synced_values
 from portal.models import AuditEvent, ProviderAccount
 from portal.providers.base import (
@@ -78,15 +79,27 @@ def complete_order(
         )
         row = PhoneNumber.objects.filter(provider_id=account.provider_id, number=record.number)
         phone_number = row.select_for_update().first()
-        before = None
+        before, shown_before = None, ""
         if phone_number is None:
             phone_number = PhoneNumber(provider_id=account.provider_id, number=record.number)
         else:
             before = {"status": phone_number.status, "account": phone_number.account_id}
+            shown_before = shown_label(phone_number.label, phone_number.upstream_label)
         for name, value in values.items():
             setattr(phone_number, name, value)
         phone_number.label = order.label
         phone_number.save()
+        # A number held before (or billed before the portal held it) keeps its months:
+        # they move to the label it shows now.
+        move_labels(
+            account.provider_id,
+            {
+                phone_number.number: (
+                    shown_before,
+                    shown_label(phone_number.label, phone_number.upstream_label),
+                )
+            },
+        )
         closed = transition(
             order,
             (State.SUBMITTED, State.UNKNOWN),

@@ -12,6 +12,7 @@ from django.db.models import F
 
 from numbers.fees import fee_values
 from numbers.models import FeeSource, PhoneNumber
+from numbers.services.label_facts import move_labels, shown_label
 from portal.db.bulk import AnyOf, insert_rows
 from portal.db.prefetch import prefetched
 from portal.models import ProviderAccount
@@ -149,10 +150,14 @@ def _upsert(
     holds none."""
     stored = _stored_values(account, list(listed))
     new_rows, changed_rows, changed_fields = [], [], set()
+    # Numbers whose shown label the listing changes (their own label empty, the provider's
+    # changed), or that the portal did not hold: their facts move to the label they show.
+    relabelled = {}
     for number, values in listed.items():
         row = stored.get(number)
         if row is None:
             new_rows.append({"provider_id": account.provider_id, "number": number, **values})
+            relabelled[number] = ("", values["upstream_label"])
             continue
         values = {
             name: value
@@ -160,12 +165,18 @@ def _upsert(
             if not (name in fill_only and row[name] is not None)
         }
         changed = [name for name, value in values.items() if row[name] != value]
+        if "upstream_label" in changed:
+            relabelled[number] = (
+                shown_label(row["label"], row["upstream_label"]),
+                shown_label(row["label"], values["upstream_label"]),
+            )
         if changed:
             changed_rows.append(PhoneNumber(**{**row, **values, "updated_at": now}))
             changed_fields.update(changed)
     insert_rows(PhoneNumber, new_rows)
     if changed_rows:
         PhoneNumber.objects.bulk_update(changed_rows, [*sorted(changed_fields), "updated_at"])
+    move_labels(account.provider_id, relabelled)
     counts.created += len(new_rows)
     counts.updated += len(changed_rows)
 
@@ -173,7 +184,7 @@ def _upsert(
 def _stored_values(account, numbers: list[str]) -> dict[str, dict]:
     """The synced fields (and pk) of the provider's rows for `numbers`, by number: plain
     values, as a model instance per row would cost more than the comparison itself."""
-    columns = ("pk", *SYNCED_FIELDS)
+    columns = ("pk", "label", *SYNCED_FIELDS)
     rows = PhoneNumber.objects.filter(
         AnyOf(F("number"), numbers), provider_id=account.provider_id
     ).values_list("number", *columns)

@@ -27,6 +27,7 @@ from billing.models import BalanceSnapshot, Transaction
 from billing.services.charge_facts import recount_charges
 from numbers.models import Call, PhoneNumber, Tag
 from numbers.services.facts import FactDelta
+from numbers.services.label_facts import rebuild_label_facts
 from numbers.services.sync import batched
 from portal.db.bulk import copy_rows
 from portal.models import Provider, ProviderAccount
@@ -362,8 +363,10 @@ def seed_calls(world: World, start: int, stop: int, numbers: int) -> int:
         kept = _seed_calls_in_sql(linked(), kept_from)
     else:
         kept = _seed_calls_in_python(world, linked(), kept_from)
-    accounts = [account_id for account_id, *_ in world.accounts]
-    ProviderAccount.objects.filter(pk__in=accounts).update(calls_synced_until=ANCHOR)
+    accounts = ProviderAccount.objects.filter(pk__in=[pk for pk, *_ in world.accounts])
+    accounts.update(calls_synced_until=ANCHOR)
+    with transaction.atomic():
+        rebuild_label_facts(accounts)
     return kept
 
 

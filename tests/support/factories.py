@@ -12,7 +12,16 @@ from django.utils import timezone
 from alerts.models import Alert, Delivery, Rule, Subscription, WebhookEndpoint
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
 from billing.services.charge_facts import CHARGE_VALUES, count_charges
-from numbers.models import Call, FeeSource, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
+from numbers.models import (
+    Call,
+    FeeSource,
+    LabelMonth,
+    NumberDay,
+    NumberMonth,
+    NumberOrder,
+    PhoneNumber,
+    Tag,
+)
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 
 # Every user's password: the tests that sign in through a form type it.
@@ -144,6 +153,19 @@ class NumberMonthFactory(factory.django.DjangoModelFactory):
     phone_number = factory.SubFactory("tests.support.factories.PhoneNumberFactory")
     account = factory.SelfAttribute("phone_number.account")
     number = factory.SelfAttribute("phone_number.number")
+    month = factory.LazyFunction(lambda: timezone.localdate().replace(day=1))
+    currency = factory.SelfAttribute("account.currency")
+    calls = 1
+    billed_seconds = 60
+    cost = Decimal("0.0130")
+
+
+class LabelMonthFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LabelMonth
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    label = factory.Sequence(lambda n: f"Customer {n}")
     month = factory.LazyFunction(lambda: timezone.localdate().replace(day=1))
     currency = factory.SelfAttribute("account.currency")
     calls = 1

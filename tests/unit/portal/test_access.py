@@ -116,6 +116,7 @@ READ_ONLY_IN_ADMIN = (
     ("numbers", "call"),
     ("numbers", "numberday"),
     ("numbers", "numbermonth"),
+    ("numbers", "labelmonth"),
     ("billing", "transaction"),
     ("billing", "balancesnapshot"),
     ("billing", "serviceplan"),

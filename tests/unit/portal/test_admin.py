@@ -21,7 +21,7 @@ from django_tasks_db.models import DBTaskResult
 
 from alerts.models import Alert, Delivery, Rule, Subscription, WebhookEndpoint
 from billing.models import BalanceSnapshot, ServicePlan, Transaction
-from numbers.models import Call, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
+from numbers.models import Call, LabelMonth, NumberDay, NumberMonth, NumberOrder, PhoneNumber, Tag
 from portal.admin import ProviderAccountForm
 from portal.models import AuditEvent, Provider, ProviderAccount, SyncRun
 from portal.services.sync import sync_account
@@ -32,6 +32,7 @@ from tests.support.factories import (
     CallFactory,
     DeliveryFactory,
     GroupFactory,
+    LabelMonthFactory,
     NumberDayFactory,
     NumberMonthFactory,
     NumberOrderFactory,
@@ -91,6 +92,7 @@ ROW_FACTORIES = {
     Call: CallFactory,
     NumberDay: NumberDayFactory,
     NumberMonth: NumberMonthFactory,
+    LabelMonth: LabelMonthFactory,
     BalanceSnapshot: BalanceSnapshotFactory,
     ServicePlan: ServicePlanFactory,
     Rule: RuleFactory,
