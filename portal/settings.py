@@ -283,7 +283,7 @@ NUMBER_DETAIL_PANELS = ["billing.panels.number_transactions"]
 
 # Called with each SyncRun once it has ended, `hook(run)`: the apps above the core learn of a
 # finished sync without the core importing them. A hook that fails is logged, never fatal.
-SYNC_FINISHED_HOOKS: list[str] = []
+SYNC_FINISHED_HOOKS: list[str] = ["alerts.hooks.sync_finished"]
 
 # What a sync of an account does, in order (numbers first: transactions link to them).
 # Each is `step(account, adapter, *, now, progress) -> portal.services.sync.SyncCounts`.
