@@ -4,8 +4,8 @@ deliveries, and trying again later."""
 from django_tasks import task
 
 from alerts.models import Delivery
+from alerts.services import evaluation  # the module: it imports this one
 from alerts.services.delivery import attempt_delivery
-from alerts.services.evaluation import evaluate_rules
 from portal.models import ProviderAccount
 
 
@@ -31,4 +31,4 @@ def evaluate_account_alerts(account_id: int) -> str:
     account = ProviderAccount.objects.select_related("provider").filter(pk=account_id).first()
     if account is None:
         return "no such account"
-    return str(evaluate_rules(account=account))
+    return str(evaluation.evaluate_rules(account=account))
