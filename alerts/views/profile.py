@@ -90,6 +90,7 @@ class ProfileView(View):
 
 
 class PasswordView(PasswordChangeView):
+    http_method_names = ["get", "head", "post"]
     form_class = PasswordForm
     template_name = "alerts/password.html"
     success_url = reverse_lazy("alerts:profile")
