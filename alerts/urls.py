@@ -2,6 +2,11 @@
 
 from django.urls import path  # noqa: F401 (each page's module adds its routes below)
 
+from alerts.views import profile
+
 app_name = "alerts"
 
 urlpatterns: list = []
+
+# The profile page: e-mail address, subscriptions, test e-mail, password.
+urlpatterns += profile.urlpatterns

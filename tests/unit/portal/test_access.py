@@ -173,6 +173,10 @@ EXPECTED = {
     "billing:balance_threshold": Access(("admin",), post_only(302)),
     "billing:spend": Access(FINANCE_ROLES, PAGE),
     "billing:plans": Access(FINANCE_ROLES, PAGE),
+    # Alerts: everyone's own profile (a POST without a known action, or with an empty
+    # password form, is a bad request).
+    "alerts:profile": Access(EVERYONE, {**PAGE, "POST": 400}),
+    "alerts:password": Access(EVERYONE, {**PAGE, "POST": 400}),
     # Django admin: staff only.
     "admin:index": admin_page(ADMIN_PAGE, logged_out=ADMIN_LOGIN),
     **admin_model_pages(EDITABLE_IN_ADMIN, ADMIN_PAGE),
