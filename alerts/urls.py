@@ -2,6 +2,11 @@
 
 from django.urls import path  # noqa: F401 (each page's module adds its routes below)
 
+from alerts.views import channels
+
 app_name = "alerts"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # Webhook channels (/alerts/channels/…).
+    *channels.urlpatterns,
+]
