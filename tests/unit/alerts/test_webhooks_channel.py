@@ -6,12 +6,14 @@ attempt excerpt."""
 
 import json
 import logging
+import re
 import socket
 
 import pytest
 from django.utils import timezone
 
 from alerts.channels.base import SendFailed
+from alerts.channels.signing import signature
 from alerts.channels.webhook import send
 from alerts.models import Alert, Delivery, DeliveryAttempt, Rule
 from alerts.services.delivery import attempt_delivery
@@ -22,6 +24,7 @@ from tests.support.factories import (
     WebhookEndpointFactory,
     provider_account,
 )
+from tests.support.paths import BASE_DIR
 from tests.support.receivers import ECHO, Answer, WebhookReceiver, verify
 
 SECRET = "whsec_9Rk2kJcXw0tq3vB7ZyP1mN4aLs8dF6gH"
@@ -92,10 +95,10 @@ def test_the_signature_header_is_in_the_documented_form(receiver, alert):
 
     [request] = receiver.requests
     header = request.header("X-Portal-Signature")
-    timestamp, signature = header.split(",")
+    timestamp, hexdigest = header.split(",")
     assert timestamp.startswith("t=") and timestamp[2:].isdigit()
     assert abs(int(timestamp[2:]) - timezone.now().timestamp()) < 60
-    assert signature.startswith("v1=") and len(signature) == 3 + 64
+    assert hexdigest.startswith("v1=") and len(hexdigest) == 3 + 64
     # A receiver refuses a request signed long ago (a replay), as the README recipe does.
     assert not verify(request, SECRET, now=int(timestamp[2:]) + 301)
 
@@ -290,7 +293,7 @@ def test_the_secret_reaches_no_body_header_log_or_excerpt(receiver, alert, caplo
     attempted = attempt_delivery(delivery.pk)
 
     [request] = receiver.requests
-    signature = request.header("X-Portal-Signature")
+    signed = request.header("X-Portal-Signature")
     assert SECRET not in request.body.decode()
     others = dict(request.headers)
     del others["x-portal-signature"]
@@ -298,8 +301,8 @@ def test_the_secret_reaches_no_body_header_log_or_excerpt(receiver, alert, caplo
     [attempt] = DeliveryAttempt.objects.filter(delivery=attempted)
     assert attempt.excerpt  # the answer is logged…
     assert SECRET not in attempt.excerpt  # …without the secret
-    assert signature not in attempt.excerpt
-    assert signature.split("v1=")[1] not in attempt.excerpt
+    assert signed not in attempt.excerpt
+    assert signed.split("v1=")[1] not in attempt.excerpt
     assert "[redacted]" in attempt.excerpt
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "webhook" in logged
@@ -316,3 +319,36 @@ def test_a_secret_cut_short_by_the_read_is_not_logged_either(receiver, alert):
         sent(delivery_to(receiver, alert))
 
     assert SECRET[:5] not in str(failed.value)
+
+
+# --- the README's recipe -----------------------------------------------------------------
+
+
+def readme_section(title: str) -> str:
+    text = (BASE_DIR / "README.md").read_text()
+    start = text.index(f"### {title}\n")
+    return text[start : text.index("\n#", start + 4)]
+
+
+def test_the_readme_recipe_verifies_a_real_request(receiver, alert):
+    section = readme_section("Verifying the signature")
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    recipe = {}
+    exec(code, recipe)  # noqa: S102 - the README's own example, run as a receiver would
+    sent(delivery_to(receiver, alert))
+
+    [request] = receiver.requests
+    header = request.header("X-Portal-Signature")
+    assert recipe["verify"](request.body, header, SECRET)
+    assert not recipe["verify"](request.body, header, SECRET[:-1] + "x")
+    assert not recipe["verify"](request.body + b" ", header, SECRET)
+
+
+def test_the_readme_worked_example_is_what_the_portal_signs():
+    section = readme_section("Verifying the signature")
+    secret = re.search(r"secret `([^`]+)`", section).group(1)
+    body = re.search(r"body `([^`]+)`", section).group(1)
+    timestamp = int(re.search(r"`t=(\d+)`", section).group(1))
+    expected = re.search(r"`v1` is\s+`([0-9a-f]{64})`", section).group(1)
+
+    assert signature(secret=secret, timestamp=timestamp, body=body.encode()) == expected
