@@ -509,3 +509,18 @@ def test_others_may_not_use_the_page(client, support_user, finance_user, db):
         assert client.post(reverse("alerts:channel_rotate", args=[webhook.pk])).status_code == 403
     assert not Delivery.objects.exists()
     assert not alert_settings_events().exists()
+
+
+def test_no_admin_page_shows_the_secret(admin, db):
+    webhook = WebhookEndpointFactory(name="Ops")
+    pages = [
+        reverse("admin:alerts_webhookendpoint_changelist"),
+        reverse("admin:alerts_webhookendpoint_change", args=[webhook.pk]),
+        reverse("admin:alerts_webhookendpoint_history", args=[webhook.pk]),
+    ]
+    for url in pages:
+        response = admin.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert "Ops" in html
+        assert webhook.secret not in html, url
