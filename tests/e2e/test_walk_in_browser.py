@@ -67,7 +67,7 @@ HEADINGS = [
     (r"/billing/spend/", "Spend"),
     (r"/billing/plans/", "Service plans"),
     (r"/sync/", "Sync"),
-    (r"/alerts/channels/", "Alert channels"),
+    (r"/alerts/channels/", "Webhooks"),
     (r"/admin/", "Site administration"),
     (r"/admin/\w+/\w+/", re.compile(r"^Select .+ to change$")),
 ]

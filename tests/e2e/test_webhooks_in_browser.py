@@ -31,7 +31,7 @@ def open_channels_from_the_navigation(page: Page, viewport):
         expect(nav).to_be_hidden()
         page.locator("nav.navbar .navbar-toggler").click()
     nav.get_by_role("link", name="Webhooks").click()
-    expect(page.get_by_role("heading", name="Alert channels", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
 
 
 def accessible(page: Page, where: str):
@@ -82,7 +82,7 @@ def add_channel_and_send_a_test(page: Page, live_server, receiver, viewport, *, 
     else:
         expect(copy).to_be_hidden()
     check("the secret's page")
-    page.get_by_role("link", name="I have copied it: back to the channels").click()
+    page.get_by_role("link", name="I have copied it: back to the webhooks").click()
 
     channel = page.get_by_test_id("channel").filter(has_text="Ops on-call")
     expect(channel).to_be_visible()

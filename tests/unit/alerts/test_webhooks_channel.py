@@ -25,6 +25,7 @@ from tests.support.factories import (
     provider_account,
 )
 from tests.support.paths import BASE_DIR
+from tests.support.production import manage
 from tests.support.receivers import ECHO, Answer, WebhookReceiver, verify
 
 SECRET = "whsec_9Rk2kJcXw0tq3vB7ZyP1mN4aLs8dF6gH"
@@ -254,6 +255,30 @@ def test_a_private_address_is_refused_in_production_and_allowed_in_tests(
     with pytest.raises(SendFailed, match="inside the network"):
         sent(delivery)
     assert len(receiver.requests) == 1
+
+
+CLEAN_LOOPBACK_WEBHOOK = """
+from django.core.exceptions import ValidationError
+from alerts.models import WebhookEndpoint
+try:
+    WebhookEndpoint(name="x", url="https://127.0.0.1:8443/hook", secret="s").clean()
+except ValidationError as refused:
+    print(refused.message_dict["url"][0])
+else:
+    print("allowed")
+"""
+
+
+def test_production_settings_refuse_a_loopback_webhook_and_development_allows_it():
+    production = manage("shell", "--no-imports", "-c", CLEAN_LOOPBACK_WEBHOOK)
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.strip() == (
+        "127.0.0.1 leads to 127.0.0.1, an address inside the network (loopback, private, "
+        "link-local or reserved); the portal does not call such webhooks (set "
+        "ALLOW_PRIVATE_UPSTREAMS to allow it)."
+    )
+    development = manage("shell", "--no-imports", "-c", CLEAN_LOOPBACK_WEBHOOK, DEBUG="true")
+    assert development.stdout.strip() == "allowed"
 
 
 def test_an_address_that_turns_private_after_the_check_is_refused_at_connect_time(
