@@ -23,7 +23,7 @@ from alerts.channels.base import EXCERPT_CHARS, SendFailed, Sent
 from alerts.channels.signing import SIGNATURE_HEADER, signature_header
 from alerts.channels.webhook_body import body_bytes, event_of
 from alerts.models import Delivery
-from portal.providers.deadlines import Deadline, reads_until
+from portal.providers.deadlines import Deadline, duration_words, reads_until
 from portal.providers.errors import AddressNotAllowed
 from portal.providers.network import GuardedTransport, base_url_problem
 
@@ -59,6 +59,8 @@ def send(delivery: Delivery) -> Sent:
     event = event_of(delivery)
     headers = {
         "Content-Type": "application/json",
+        # The answer's start is read as it comes: never a compressed body to unpack.
+        "Accept-Encoding": "identity",
         "User-Agent": USER_AGENT,
         EVENT_HEADER: event,
         DELIVERY_HEADER: str(delivery.pk),
@@ -72,12 +74,14 @@ def send(delivery: Delivery) -> Sent:
     except AddressNotAllowed as exc:
         raise SendFailed(f"Not sent: {exc.message}.") from None
     except httpx.TimeoutException:
-        raise SendFailed(f"{host} did not answer within {DEADLINE_SECONDS:g} seconds.") from None
+        waited = duration_words(DEADLINE_SECONDS)
+        raise SendFailed(f"{host} did not answer within {waited}.") from None
     except httpx.HTTPError as exc:
         cause = _without(str(exc) or type(exc).__name__, hidden, cut=False)
         raise SendFailed(f"Could not reach {host}: {cause}") from None
     took = round((time.monotonic() - started) * 1000)
     text = _without(answer.decode("utf-8", errors="replace"), hidden, cut=True)
+    reason = _without(reason, hidden, cut=False)  # a receiver chooses its reason phrase too
     logger.info(
         "webhook %s: delivery %s (%s) answered %s in %d ms",
         endpoint.name,

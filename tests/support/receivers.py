@@ -33,6 +33,8 @@ ECHO = "echo"
 class Answer:
     status: int
     body: bytes = b""
+    delay: float = 0.0  # seconds before it answers
+    reason: str | None = None  # the reason phrase, if not the usual one
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ class WebhookReceiver:
                     receiver.requests.append(
                         Received(self.command, self.path, headers, body, answer.status)
                     )
-                self.send_response(answer.status)
+                time.sleep(answer.delay)
+                self.send_response(answer.status, answer.reason)
                 self.send_header("Content-Type", "text/plain; charset=utf-8")
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()

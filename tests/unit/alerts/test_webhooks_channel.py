@@ -10,8 +10,10 @@ import re
 import socket
 
 import pytest
+from django.conf import settings as configured
 from django.utils import timezone
 
+from alerts.channels import webhook as webhook_channel
 from alerts.channels.base import SendFailed
 from alerts.channels.signing import signature
 from alerts.channels.webhook import send
@@ -200,6 +202,17 @@ def test_a_redirect_is_not_followed(receiver, alert):
     assert len(receiver.requests) == 1
 
 
+def test_a_receiver_that_does_not_answer_in_time_is_a_failure(receiver, alert, monkeypatch):
+    monkeypatch.setattr(webhook_channel, "DEADLINE_SECONDS", 0.5)
+    receiver.answer(Answer(200, b"too late", delay=2))
+
+    with pytest.raises(SendFailed) as failed:
+        sent(delivery_to(receiver, alert))
+
+    assert str(failed.value) == "127.0.0.1 did not answer within 0.5 seconds."
+    assert failed.value.status_code is None
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -303,14 +316,23 @@ def test_an_address_that_turns_private_after_the_check_is_refused_at_connect_tim
 # --- the secret stays secret -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("answer", [ECHO, "echo-503"])
+@pytest.mark.parametrize("answer", [ECHO, "echo-503", "reason"])
 def test_the_secret_reaches_no_body_header_log_or_excerpt(receiver, alert, caplog, answer):
-    caplog.set_level(logging.DEBUG)
-    for name in ("httpx", "httpcore", "alerts", "portal"):
+    # Every logger at DEBUG but httpx and httpcore, which the settings hold at WARNING:
+    # at DEBUG they write what an upstream answers (status line, headers), and a receiver
+    # knows its secret. Nothing the portal sends holds it.
+    assert configured.LOGGING["loggers"]["httpx"]["level"] == "WARNING"
+    assert configured.LOGGING["loggers"]["httpcore"]["level"] == "WARNING"
+    for name in ("httpx", "httpcore"):
+        caplog.set_level(logging.WARNING, logger=name)
+    # Last: caplog's handler takes the level of the latest call.
+    for name in ("alerts", "portal", "django", None):
         caplog.set_level(logging.DEBUG, logger=name)
     # The receiver sends back everything it got, signature included, and the secret itself.
     if answer == ECHO:
         receiver.answer(ECHO)
+    elif answer == "reason":
+        receiver.answer(Answer(401, b"who are you", reason=f"Expected {SECRET}"))
     else:
         receiver.answer(Answer(503, f"bad signature, expected secret {SECRET}".encode()))
     delivery = delivery_to(receiver, alert)
