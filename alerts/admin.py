@@ -4,7 +4,7 @@ the admin lists everything for inspection, and never shows a webhook's secret.""
 from django.contrib import admin
 
 from alerts.models import Alert, Delivery, DeliveryAttempt, Rule, Subscription, WebhookEndpoint
-from portal.admin import ReadOnlyAdminMixin
+from portal.admin import URL_FIELD_OVERRIDES, ReadOnlyAdminMixin
 
 
 @admin.register(Rule)
@@ -17,6 +17,7 @@ class RuleAdmin(admin.ModelAdmin):
 class WebhookEndpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "url", "format", "is_active"]
     exclude = ["secret"]  # set on the portal's channel page only, write-only
+    formfield_overrides = URL_FIELD_OVERRIDES
 
 
 @admin.register(Subscription)

@@ -6,6 +6,7 @@ rule and subject is open at a time, by a unique constraint: the database guard t
 two workers evaluating at once open it, and notify about it, once."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from encrypted_fields.fields import EncryptedTextField
@@ -13,6 +14,7 @@ from encrypted_fields.fields import EncryptedTextField
 from alerts.kinds import KINDS, Kind
 from portal.choices import BadgeChoices
 from portal.models import ProviderAccount
+from portal.providers.network import base_url_problem
 
 
 class Rule(models.Model):
@@ -70,6 +72,13 @@ class WebhookEndpoint(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        # The rule provider accounts' base URLs follow (portal.providers.network): checked
+        # here when a form saves the endpoint, and again at every send.
+        problem = base_url_problem(self.url or "", called="webhooks")
+        if problem:
+            raise ValidationError({"url": problem})
+
 
 class Subscription(models.Model):
     """A user's own choice about a rule; without one, their role's default applies
@@ -93,8 +102,13 @@ class Subscription(models.Model):
 class Alert(models.Model):
     """One episode of a rule's condition being true about `subject`."""
 
+    # The subject of the alert a channel's "Send a test" makes (opened and cleared at once),
+    # so its delivery and attempts are logged like any other's.
+    TEST_SUBJECT = "test"
+
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="alerts")
-    # What it is about: "account:<id>", "order:<id>", or "portal" for the whole portal.
+    # What it is about: "account:<id>", "order:<id>", "portal" for the whole portal, or
+    # TEST_SUBJECT.
     subject = models.CharField(max_length=100)
     account = models.ForeignKey(
         ProviderAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"

@@ -1,12 +1,12 @@
 """/alerts/: the history of alerts, the rules, webhook channels and each user's profile."""
 
-from django.urls import path  # noqa: F401 (each page's module adds its routes below)
-
-from alerts.views import profile
+from alerts.views import channels, profile
 
 app_name = "alerts"
 
-urlpatterns: list = []
-
-# The profile page: e-mail address, subscriptions, test e-mail, password.
-urlpatterns += profile.urlpatterns
+urlpatterns: list = [
+    # The profile page: e-mail address, subscriptions, test e-mail, password.
+    *profile.urlpatterns,
+    # Webhook channels (/alerts/channels/…).
+    *channels.urlpatterns,
+]

@@ -68,6 +68,14 @@ NAVIGATION = (
         group="Billing",
     ),
     NavItem("Sync", "sync_runs", "arrow-repeat", "portal.view_syncrun", "/sync/"),
+    # Alerts (the alerts app's pages, by URL name: the core imports no app).
+    NavItem(
+        "Webhooks",
+        "alerts:channels",
+        "broadcast",
+        "alerts.view_webhookendpoint",
+        "/alerts/channels/",
+    ),
 )
 
 # A group's dropdown toggle shows this icon beside the group's name.

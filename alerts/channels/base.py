@@ -19,8 +19,10 @@ class Sent:
 
 
 class SendFailed(Exception):
-    """The channel did not take the message; worth another try later."""
+    """The channel did not take the message; worth another try later, unless `final` (the
+    channel is gone or switched off: no later try can succeed)."""
 
-    def __init__(self, message: str, *, status_code: int | None = None):
+    def __init__(self, message: str, *, status_code: int | None = None, final: bool = False):
         super().__init__(message)
         self.status_code = status_code
+        self.final = final

@@ -59,7 +59,7 @@ def attempt_delivery(delivery_id: int, *, now: datetime | None = None) -> Delive
         sent = import_string(SENDERS[delivery.channel])(delivery)
     except SendFailed as exc:
         _record(delivery, now, started, ok=False, status_code=exc.status_code, text=str(exc))
-        return _schedule_retry(delivery, now)
+        return _schedule_retry(delivery, now, final=exc.final)
     except Exception as exc:  # a bug in a channel: logged, retried, never lost
         logger.exception("delivery %s failed unexpectedly", delivery.pk)
         _record(delivery, now, started, ok=False, status_code=None, text=type(exc).__name__)
@@ -83,9 +83,9 @@ def _record(delivery, at, started, *, ok, status_code, text):
     )
 
 
-def _schedule_retry(delivery: Delivery, now: datetime) -> Delivery:
+def _schedule_retry(delivery: Delivery, now: datetime, *, final: bool = False) -> Delivery:
     delays = settings.ALERT_RETRY_DELAYS
-    if delivery.attempts > len(delays):
+    if final or delivery.attempts > len(delays):
         values = {"state": Delivery.State.FAILED, "next_attempt_at": None}
         logger.warning("delivery %s failed after %s attempts", delivery.pk, delivery.attempts)
     else:

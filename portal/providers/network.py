@@ -1,4 +1,5 @@
 """Where the portal may connect for a provider account, and how long a socket may wait.
+(The alerts' webhooks are held to the same rule, with the same setting.)
 
 A provider account's base URL is typed by an admin, and a name can resolve differently
 tomorrow: a base URL must not become a way to reach the portal's own network (a database,
@@ -60,13 +61,18 @@ def private_allowed() -> bool:
     return settings.ALLOW_PRIVATE_UPSTREAMS
 
 
-def base_url_problem(url: str) -> str:
-    """Why the portal may not call `url`, in words for the account form; "" if it may."""
+def base_url_problem(url: str, *, called: str = "upstreams") -> str:
+    """Why the portal may not call `url`, in words for the form it was typed in; "" if it
+    may. `called` names what the URL is in those words (the alerts' webhooks follow the
+    same rule)."""
     if private_allowed():
         return ""
     parts = urlsplit(url)
     if parts.scheme != "https":
-        return f"Upstreams are reached over https only, not {parts.scheme} ({NEED_SETTING})."
+        return (
+            f"{called.capitalize()} are reached over https only, not {parts.scheme} "
+            f"({NEED_SETTING})."
+        )
     host = parts.hostname or ""
     try:
         addresses = addresses_of(host, parts.port or 443)
@@ -76,30 +82,32 @@ def base_url_problem(url: str) -> str:
     if inside:
         return (
             f"{host} leads to {inside[0]}, an address inside the network (loopback, private, "
-            f"link-local or reserved); the portal does not call such upstreams ({NEED_SETTING})."
+            f"link-local or reserved); the portal does not call such {called} ({NEED_SETTING})."
         )
     return ""
 
 
 class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport, connecting only where `base_url_problem`'s rule allows."""
+    """httpx's transport, connecting only where `base_url_problem`'s rule allows. `target`
+    names the URL in its refusals (an account's base URL, a webhook's URL)."""
 
-    def __init__(self):
+    def __init__(self, *, target: str = "the account's base URL"):
         super().__init__()
+        self.target = target
         limits = httpx.Limits()
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_CheckedBackend(),
+            network_backend=_CheckedBackend(target),
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme != "https" and not private_allowed():
             raise AddressNotAllowed(
-                f"the account's base URL uses plain {request.url.scheme}; upstreams are "
-                f"reached over https only ({NEED_SETTING})"
+                f"{self.target} uses plain {request.url.scheme}; the portal calls out over "
+                f"https only ({NEED_SETTING})"
             )
         return super().handle_request(request)
 
@@ -108,8 +116,9 @@ class _CheckedBackend(httpcore.NetworkBackend):
     """Resolves the host, keeps the addresses the rule allows and connects to one of
     them; TLS (started later by the connection) still names the host."""
 
-    def __init__(self):
+    def __init__(self, target: str):
         self.backend = httpcore.SyncBackend()
+        self.target = target
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         try:
@@ -119,7 +128,7 @@ class _CheckedBackend(httpcore.NetworkBackend):
         allowed = addresses if private_allowed() else [a for a in addresses if is_public(a)]
         if not allowed:
             raise AddressNotAllowed(
-                f"the account's base URL leads to {addresses[0]}, an address inside the "
+                f"{self.target} leads to {addresses[0]}, an address inside the "
                 f"network; no connection was made ({NEED_SETTING})"
             )
         failure: Exception | None = None

@@ -146,6 +146,7 @@ def test_admin_sees_every_section_and_opens_django_admin(
             "Idle numbers",
             "Billing",
             "Sync",
+            "Webhooks",
             "Admin",
         ]
     )

@@ -9,11 +9,9 @@ JavaScript, and signing out."""
 
 import re
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from numbers.models import NumberOrder, PhoneNumber
@@ -21,29 +19,11 @@ from portal.providers.sandbox import build_app, build_state
 from portal.providers.sandbox.faults import FaultConfig
 from portal.providers.sandbox.server import SandboxThread
 from portal.services.sync import sync_account
+from tests.support.axe import axe_violations
 from tests.support.browser import RECORD_VIOLATIONS, ConsoleErrors
 from tests.support.factories import PASSWORD, NumberOrderFactory
 from tests.support.world import World
 
-AXE_SOURCE = (Path(settings.BASE_DIR) / "static/vendor/axe-core/axe.min.js").read_text()
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-# Runs axe in the page through the DevTools protocol, which the page's policy does not
-# govern (no script tag, no bypass_csp), and keeps what a report needs.
-RUN_AXE = """async (options) => {
-    const results = await axe.run(document, options);
-    return results.violations.map((rule) => ({
-        id: rule.id,
-        impact: rule.impact,
-        help: rule.help,
-        nodes: rule.nodes.map((node) => ({
-            target: node.target.join(" "),
-            why: [...node.any, ...node.all, ...node.none].map((check) => check.message)[0],
-        })),
-    }));
-}"""
 # At rest: nothing of htmx on its way (no request, swap or settling), no transition
 # running (a dimmed table), and a dialog on screen fully faded in (its fade may not have
 # started yet when the others are done): axe measures colours as they end up.
@@ -68,7 +48,7 @@ NAVIGATION = {
     "admin": [
         *("Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers"),
         *BILLING,
-        *("Sync", "Admin"),
+        *("Sync", "Webhooks", "Admin"),
     ],
 }
 
@@ -87,6 +67,7 @@ HEADINGS = [
     (r"/billing/spend/", "Spend"),
     (r"/billing/plans/", "Service plans"),
     (r"/sync/", "Sync"),
+    (r"/alerts/channels/", "Webhooks"),
     (r"/admin/", "Site administration"),
     (r"/admin/\w+/\w+/", re.compile(r"^Select .+ to change$")),
 ]
@@ -224,9 +205,7 @@ class Walk:
                 self.run_axe(where)
 
     def run_axe(self, where):
-        if not self.page.evaluate("typeof window.axe === 'object'"):
-            self.page.evaluate(AXE_SOURCE)
-        for rule in self.page.evaluate(RUN_AXE, AXE_OPTIONS):
+        for rule in axe_violations(self.page):
             for node in rule["nodes"]:
                 self.violations.setdefault(
                     (rule["id"], node["target"]),

@@ -12,12 +12,16 @@ ARGUMENTS = {
     "numbers:order_check": ("pk", "order"),
     "start_sync_account": ("account_id", "account"),
     "billing:balance_threshold": ("account_id", "account"),
+    "alerts:channel_edit": ("pk", "webhook"),
+    "alerts:channel_rotate": ("pk", "webhook"),
+    "alerts:channel_remove": ("pk", "webhook"),
+    "alerts:channel_test": ("pk", "webhook"),
 }
 
 
 def url_of(name: str, **objects) -> str:
     """The URL named `name`; its argument, if it takes one, is the pk of the object it is
-    about among `objects` (number=, order=, account=)."""
+    about among `objects` (number=, order=, account=, webhook=)."""
     if name not in ARGUMENTS:
         return reverse(name)
     argument, about = ARGUMENTS[name]

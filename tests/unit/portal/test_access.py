@@ -23,6 +23,7 @@ from tests.support.factories import (
     ProviderAccountFactory,
     ProviderFactory,
     UserFactory,
+    WebhookEndpointFactory,
     order_for,
 )
 from tests.support.urls import url_of
@@ -177,6 +178,15 @@ EXPECTED = {
     # password form, is a bad request).
     "alerts:profile": Access(EVERYONE, {**PAGE, "POST": 400}),
     "alerts:password": Access(EVERYONE, {**PAGE, "POST": 400}),
+    # Alert channels (webhooks): admins only. Adding or rotating answers with the page that
+    # shows the new secret once; a test is sent (to a closed port: it fails) and reported on
+    # the list; an empty form or action is refused.
+    "alerts:channels": Access(("admin",), PAGE),
+    "alerts:channel_add": Access(("admin",), {**PAGE, "POST": 400}),
+    "alerts:channel_edit": Access(("admin",), {**PAGE, "POST": 400}),
+    "alerts:channel_rotate": Access(("admin",), post_only(200)),
+    "alerts:channel_remove": Access(("admin",), post_only(400)),
+    "alerts:channel_test": Access(("admin",), post_only(302)),
     # Django admin: staff only.
     "admin:index": admin_page(ADMIN_PAGE, logged_out=ADMIN_LOGIN),
     **admin_model_pages(EDITABLE_IN_ADMIN, ADMIN_PAGE),
@@ -245,7 +255,8 @@ def objects(db):
     )
     number = PhoneNumberFactory(account=account)
     order = order_for(number, state=NumberOrder.State.COMPLETED)
-    return {"number": number, "order": order, "account": account}
+    webhook = WebhookEndpointFactory(url="http://127.0.0.1:1/hook")
+    return {"number": number, "order": order, "account": account, "webhook": webhook}
 
 
 def url_for(name, objects) -> str:
@@ -339,12 +350,12 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
         (
             "support_user",
             ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"],
-            ["Billing", "Transactions", "Balances", "Spend", "Service plans", "Admin"],
+            ["Billing", "Transactions", "Balances", "Spend", "Service plans", "Admin", "Webhooks"],
         ),
         (
             "finance_user",
             ["Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", *BILLING_NAV, "Sync"],
-            ["Buy numbers", "Admin"],
+            ["Buy numbers", "Admin", "Webhooks"],
         ),
         (
             "plain_user",
@@ -352,7 +363,7 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
             [
                 *("Numbers", "Buy numbers", "Orders", "Idle numbers", "Billing"),
                 *BILLING_NAV,
-                *("Sync", "Admin"),
+                *("Sync", "Admin", "Webhooks"),
             ],
         ),
         (
@@ -367,6 +378,7 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
                 *BILLING_NAV,
                 "Sync",
                 "Admin",
+                "Webhooks",
             ],
             [],
         ),
