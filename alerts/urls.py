@@ -1,7 +1,11 @@
 """/alerts/: the history of alerts, the rules, webhook channels and each user's profile."""
 
-from django.urls import path  # noqa: F401 (each page's module adds its routes below)
+from alerts.views import history, rules
 
 app_name = "alerts"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # The history, an alert's page, acknowledging and snoozing; the rules (admins).
+    *history.urlpatterns,
+    *rules.urlpatterns,
+]

@@ -68,10 +68,26 @@ NAVIGATION = (
         group="Billing",
     ),
     NavItem("Sync", "sync_runs", "arrow-repeat", "portal.view_syncrun", "/sync/"),
+    NavItem(
+        "Alert history",
+        "alerts:history",
+        "clock-history",
+        "alerts.view_alert",
+        "/alerts/",
+        group="Alerts",
+    ),
+    NavItem(
+        "Alert rules",
+        "alerts:rules",
+        "sliders",
+        "alerts.change_rule",
+        "/alerts/rules/",
+        group="Alerts",
+    ),
 )
 
 # A group's dropdown toggle shows this icon beside the group's name.
-GROUP_ICONS = {"Billing": "cash-coin"}
+GROUP_ICONS = {"Billing": "cash-coin", "Alerts": "bell"}
 
 
 def items_for(request):
