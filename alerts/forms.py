@@ -140,7 +140,8 @@ class RuleForm(MarksInvalidFields, forms.ModelForm):
         error_messages = {"name": {"unique": "Another rule already has this name."}}
 
     def __init__(self, *args, receivers, **kwargs):
-        """`receivers`: (user, receives now) for each user who may receive the rule."""
+        """`receivers`: each user who may receive the rule, with whether they do now
+        (alerts.selectors.rules.receivers)."""
         super().__init__(*args, **kwargs)
         kind = self.instance.kind
         for name in PARAMETERS:
@@ -153,9 +154,11 @@ class RuleForm(MarksInvalidFields, forms.ModelForm):
         self.fields["is_active"].widget.attrs["class"] = "form-check-input"
         self.fields["remind_every"].choices = reminder_choices(self.instance.remind_every)
         self.initial["remind_every"] = reminder_choice(self.instance.remind_every)
-        self.users = {user.pk: user for user, _ in receivers}
-        self.fields["receivers"].choices = [(user.pk, user.get_username()) for user, _ in receivers]
-        self.initial["receivers"] = [user.pk for user, receives in receivers if receives]
+        self.users = {receiver.user.pk: receiver.user for receiver in receivers}
+        self.fields["receivers"].choices = [
+            (receiver.user.pk, receiver.user.get_username()) for receiver in receivers
+        ]
+        self.initial["receivers"] = [r.user.pk for r in receivers if r.receives]
         for name, field in self.fields.items():
             if name not in ("is_active", "receivers"):
                 css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"

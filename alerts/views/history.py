@@ -9,7 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import date
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -96,7 +97,8 @@ class AlertActionView(AlertPageMixin, View):
 
     def back(self, alert) -> str:
         back = self.request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(
+        # A path of this site only: never another site, nor a path relative to this one.
+        if back.startswith("/") and url_has_allowed_host_and_scheme(
             back, {self.request.get_host()}, self.request.is_secure()
         ):
             return back
@@ -111,14 +113,14 @@ class AlertActionView(AlertPageMixin, View):
         if htmx_partial(self.request, state_target(alert)):
             return self.state(alert, alert_note=note)
         messages.success(self.request, note)
-        return redirect(self.back(alert))
+        return HttpResponseRedirect(self.back(alert))
 
     def refused(self, alert, error: ValidationError):
         problem = " ".join(error.messages)
         if htmx_partial(self.request, state_target(alert)):
             return self.state(alert, alert_problem=problem)
         messages.error(self.request, problem)
-        return redirect(self.back(alert))
+        return HttpResponseRedirect(self.back(alert))
 
 
 class AcknowledgeView(AlertActionView):

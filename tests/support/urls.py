@@ -12,12 +12,17 @@ ARGUMENTS = {
     "numbers:order_check": ("pk", "order"),
     "start_sync_account": ("account_id", "account"),
     "billing:balance_threshold": ("account_id", "account"),
+    "billing:balance_budget": ("account_id", "account"),
+    "alerts:detail": ("pk", "alert"),
+    "alerts:acknowledge": ("pk", "alert"),
+    "alerts:snooze": ("pk", "alert"),
+    "alerts:rule_edit": ("pk", "rule"),
 }
 
 
 def url_of(name: str, **objects) -> str:
     """The URL named `name`; its argument, if it takes one, is the pk of the object it is
-    about among `objects` (number=, order=, account=)."""
+    about among `objects` (number=, order=, account=, alert=, rule=)."""
     if name not in ARGUMENTS:
         return reverse(name)
     argument, about = ARGUMENTS[name]

@@ -16,9 +16,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from alerts.models import Rule
 from numbers.models import NumberOrder
+from portal.navigation import items_for
 from portal.roles import FINANCE, SUPPORT
 from tests.support.factories import (
+    AlertFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
@@ -170,8 +173,19 @@ EXPECTED = {
     "billing:transactions_xlsx": Access(FINANCE_ROLES, {"GET": 200}),
     "billing:balances": Access(FINANCE_ROLES, PAGE),
     "billing:balance_threshold": Access(("admin",), post_only(302)),
+    "billing:balance_budget": Access(("admin",), post_only(302)),
     "billing:spend": Access(FINANCE_ROLES, PAGE),
     "billing:plans": Access(FINANCE_ROLES, PAGE),
+    # Alerts: both roles see the history of what they may see (the alert here, a purchase
+    # left unknown, is both roles'), and acknowledge or snooze it; an empty snooze is
+    # refused. Admins change the rules; adding one without a kind asks for it.
+    "alerts:history": Access(STAFF_ROLES, PAGE),
+    "alerts:detail": Access(STAFF_ROLES, PAGE),
+    "alerts:acknowledge": Access(STAFF_ROLES, post_only(302)),
+    "alerts:snooze": Access(STAFF_ROLES, post_only(400)),
+    "alerts:rules": Access(("admin",), PAGE),
+    "alerts:rule_add": Access(("admin",), {**PAGE, "POST": 400}),
+    "alerts:rule_edit": Access(("admin",), {**PAGE, "POST": 400}),
     # Django admin: staff only.
     "admin:index": admin_page(ADMIN_PAGE, logged_out=ADMIN_LOGIN),
     **admin_model_pages(EDITABLE_IN_ADMIN, ADMIN_PAGE),
@@ -240,7 +254,9 @@ def objects(db):
     )
     number = PhoneNumberFactory(account=account)
     order = order_for(number, state=NumberOrder.State.COMPLETED)
-    return {"number": number, "order": order, "account": account}
+    rule = Rule.objects.get(kind=Rule.Kind.UNKNOWN_PURCHASES)
+    alert = AlertFactory(rule=rule, account=account, subject=f"order:{order.pk}")
+    return {"number": number, "order": order, "account": account, "alert": alert, "rule": rule}
 
 
 def url_for(name, objects) -> str:
@@ -326,6 +342,8 @@ def test_login_and_health_are_public(client, db):
 
 # The Billing dropdown's entries.
 BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
+# The Alerts dropdown's entries: the history for both roles, the rules for admins.
+ALERTS_NAV = ["Alerts", "Alert history"]
 
 
 @pytest.mark.parametrize(
@@ -333,13 +351,16 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
     [
         (
             "support_user",
-            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"],
-            ["Billing", "Transactions", "Balances", "Spend", "Service plans", "Admin"],
+            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync", *ALERTS_NAV],
+            ["Billing", *BILLING_NAV, "Admin", "Alert rules"],
         ),
         (
             "finance_user",
-            ["Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", *BILLING_NAV, "Sync"],
-            ["Buy numbers", "Admin"],
+            [
+                *("Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", *BILLING_NAV),
+                *("Sync", *ALERTS_NAV),
+            ],
+            ["Buy numbers", "Admin", "Alert rules"],
         ),
         (
             "plain_user",
@@ -347,7 +368,7 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
             [
                 *("Numbers", "Buy numbers", "Orders", "Idle numbers", "Billing"),
                 *BILLING_NAV,
-                *("Sync", "Admin"),
+                *("Sync", "Admin", *ALERTS_NAV, "Alert rules"),
             ],
         ),
         (
@@ -361,6 +382,8 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
                 "Billing",
                 *BILLING_NAV,
                 "Sync",
+                *ALERTS_NAV,
+                "Alert rules",
                 "Admin",
             ],
             [],
@@ -377,6 +400,17 @@ def test_navigation_shows_each_role_only_what_it_may_use(
         assert f"</i>{label}" in nav, label
     for label in hidden:
         assert f"</i>{label}" not in nav, label
+
+
+def test_the_alert_pages_sit_together_in_one_dropdown(rf, admin_user):
+    request = rf.get("/alerts/rules/")
+    request.user = admin_user
+    (alerts,) = [entry for entry in items_for(request) if entry["label"] == "Alerts"]
+    assert alerts["icon"] == "bell" and alerts["active"]
+    children = {child["label"]: child for child in alerts["children"]}
+    assert list(children)[:2] == ["Alert history", "Alert rules"]
+    # The most specific section is the one marked: the rules, not the history too.
+    assert children["Alert rules"]["active"] and not children["Alert history"]["active"]
 
 
 def test_unknown_page_gets_the_styled_404(client, support_user):
