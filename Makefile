@@ -33,16 +33,19 @@ demo: migrate
 	$(RUN_ENV) $(PY) manage.py demo --sandbox-url http://127.0.0.1:$(SANDBOX_PORT)
 
 SYNC_EVERY ?= 300
+ALERTS_EVERY ?= 60
 
 ## run: install, migrate, load the demo data, then serve the portal on http://$(HOST):$(PORT)
-## with the provider sandbox, the task worker ("Sync now") and a sync every $(SYNC_EVERY) s.
-## Ctrl-C stops them all.
+## with the provider sandbox, the task worker ("Sync now", alert evaluations and e-mails,
+## printed here unless EMAIL_URL is set), a sync every $(SYNC_EVERY) s and an evaluation of
+## the alert rules every $(ALERTS_EVERY) s. Ctrl-C stops them all.
 run: demo
 	@echo "Portal on http://$(HOST):$(PORT)/ · provider sandbox on http://127.0.0.1:$(SANDBOX_PORT)/ · Ctrl-C stops everything"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py sandbox --port $(SANDBOX_PORT) & \
 	$(RUN_ENV) $(PY) manage.py db_worker --no-startup-delay & \
 	$(RUN_ENV) $(PY) manage.py sync --every $(SYNC_EVERY) --start-after 10 > var/sync.log 2>&1 & \
+	$(RUN_ENV) $(PY) manage.py alerts evaluate --every $(ALERTS_EVERY) > var/alerts.log 2>&1 & \
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite but the tests marked long_only, in parallel (DATABASE_URL chooses

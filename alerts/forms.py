@@ -1,16 +1,67 @@
-"""The alert pages' forms: snoozing an alert, and a rule with who receives it."""
+"""The alert pages' forms: a user's e-mail address, subscriptions and password (the
+profile page); snoozing an alert; a rule with who receives it (the rules page)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django import forms
+from django.contrib.auth.forms import PasswordChangeForm
 from django.utils import timezone
 
 from alerts.kinds import KINDS, Kind
 from alerts.models import Rule
+from alerts.selectors.profile import SubscriptionRow
 from alerts.selectors.rules import reminder_in_words
+from alerts.services.alerts import LONGEST_SNOOZE
+from alerts.services.profile import EMAIL_MAX_LENGTH
 from portal.forms import MarksInvalidFields
+
+# --- The profile page -------------------------------------------------------------------------
+
+
+class EmailForm(MarksInvalidFields, forms.Form):
+    aria_invalid = True
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=EMAIL_MAX_LENGTH,
+        help_text="Alerts are sent here.",
+        widget=forms.EmailInput(attrs={"class": "form-control", "autocomplete": "email"}),
+        error_messages={"required": "Enter the e-mail address alerts should go to."},
+    )
+
+
+class SubscriptionsForm(forms.Form):
+    """A checkbox per rule the user may receive, ticked where they receive it now."""
+
+    def __init__(self, *args, rows: list[SubscriptionRow], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = {f"rule_{row.rule.pk}": row for row in rows}
+        for name, row in self.rows.items():
+            self.fields[name] = forms.BooleanField(
+                label=row.rule.name,
+                required=False,
+                initial=row.subscribed,
+                help_text=row.rule.info.help,
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+            )
+
+    def entries(self):
+        """(bound field, row) per rule, for the template."""
+        return [(self[name], row) for name, row in self.rows.items()]
+
+    def chosen(self) -> dict[Rule, bool]:
+        return {row.rule: self.cleaned_data[name] for name, row in self.rows.items()}
+
+
+class PasswordForm(MarksInvalidFields, PasswordChangeForm):
+    aria_invalid = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control"
+
 
 # --- Snoozing -------------------------------------------------------------------------------
 
@@ -19,8 +70,6 @@ SNOOZE_FOR = {
     "day": (timedelta(days=1), "1 day"),
     "week": (timedelta(weeks=1), "1 week"),
 }
-# Longer than any sensible wait: past it, the alert wants a rule changed, not a snooze.
-LONGEST_SNOOZE = timedelta(days=365)
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -54,7 +103,11 @@ class SnoozeForm(MarksInvalidFields, forms.Form):
         elif until <= now:
             self.add_error("until", "Choose a time to come: this one has passed.")
         elif until > now + LONGEST_SNOOZE:
-            self.add_error("until", "Snooze for a year at most; change the rule to stop it.")
+            self.add_error(
+                "until",
+                f"Snooze for {LONGEST_SNOOZE.days} days at most; acknowledge the alert to stop "
+                "its reminders until it clears.",
+            )
         return cleaned
 
 

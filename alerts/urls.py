@@ -1,6 +1,6 @@
 """/alerts/: the history of alerts, the rules, webhook channels and each user's profile."""
 
-from alerts.views import history, rules
+from alerts.views import history, profile, rules
 
 app_name = "alerts"
 
@@ -8,4 +8,6 @@ urlpatterns: list = [
     # The history, an alert's page, acknowledging and snoozing; the rules (admins).
     *history.urlpatterns,
     *rules.urlpatterns,
+    # The profile page: e-mail address, subscriptions, test e-mail, password.
+    *profile.urlpatterns,
 ]

@@ -190,6 +190,9 @@ if env.str("EMAIL_URL", default=""):
 elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Number portal <portal@localhost>")
+# Seconds an SMTP connection may take: a mail server that hangs fails the attempt (retried
+# later) instead of holding a task worker, or the profile page's test e-mail, for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # Waits between the tries of an alert's delivery (e-mail or webhook) that failed: after the
 # last, the delivery is marked failed (it stays on the alert history page).
 ALERT_RETRY_DELAYS = [
@@ -284,7 +287,7 @@ NUMBER_DETAIL_PANELS = ["billing.panels.number_transactions"]
 
 # Called with each SyncRun once it has ended, `hook(run)`: the apps above the core learn of a
 # finished sync without the core importing them. A hook that fails is logged, never fatal.
-SYNC_FINISHED_HOOKS: list[str] = []
+SYNC_FINISHED_HOOKS: list[str] = ["alerts.hooks.sync_finished"]
 
 # What a sync of an account does, in order (numbers first: transactions link to them).
 # Each is `step(account, adapter, *, now, progress) -> portal.services.sync.SyncCounts`.

@@ -1,6 +1,7 @@
-"""Which alerts a user may see, and what the history, an alert's page and the dashboard
-show of them. A user sees an alert when they may see what its rule is about (the
-permission alerts.kinds gives each kind), as for who receives it."""
+"""Who may see an alert, and what the history, an alert's page and the dashboard show of
+them. A user sees an alert when they may see the alert history and what the alert is about
+(its rule's permission, alerts.kinds), so a support user never learns a balance through an
+alert."""
 
 from __future__ import annotations
 
@@ -9,9 +10,24 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from alerts.kinds import KINDS
 from alerts.models import Alert, Delivery, DeliveryAttempt, Rule
 
+VIEW_ALERTS = "alerts.view_alert"
+CHANGE_ALERTS = "alerts.change_alert"
+
+
+def may_see_alert(user, alert: Alert) -> bool:
+    return (
+        user.is_active and user.has_perm(VIEW_ALERTS) and user.has_perm(alert.rule.info.permission)
+    )
+
+
+def may_act_on_alert(user, alert: Alert) -> bool:
+    """Whether the user may acknowledge or snooze the alert."""
+    return may_see_alert(user, alert) and user.has_perm(CHANGE_ALERTS)
+
 
 def visible_kinds(user) -> list[str]:
-    """The kinds of rule whose alerts the user may see."""
+    """The kinds of rule whose alerts the user may see (in the history: they hold
+    VIEW_ALERTS too)."""
     return [kind for kind, info in KINDS.items() if user.has_perm(info.permission)]
 
 

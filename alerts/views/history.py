@@ -22,7 +22,7 @@ from alerts.filters import AlertFilter
 from alerts.forms import SnoozeForm
 from alerts.models import Alert
 from alerts.selectors.alerts import alerts_for_history, deliveries_of
-from alerts.services.acknowledge import acknowledge_alert, snooze_alert
+from alerts.services.alerts import acknowledge_alert, snooze_alert
 from alerts.tables import AlertTable
 from portal.htmx import htmx_partial, vary_on_htmx
 from portal.lists import FilteredTableView
@@ -126,11 +126,12 @@ class AlertActionView(AlertPageMixin, View):
 class AcknowledgeView(AlertActionView):
     def post(self, request, pk):
         alert = self.get_alert()
+        already = alert.acknowledged_at is not None
         try:
-            done = acknowledge_alert(alert=alert, actor=request.user)
+            alert = acknowledge_alert(alert=alert, actor=request.user)
         except ValidationError as error:
             return self.refused(alert, error)
-        if done:
+        if not already and alert.acknowledged_by_id == request.user.pk:
             note = "Acknowledged: no reminders until it clears and fires again."
         else:
             who = alert.acknowledged_by.get_username() if alert.acknowledged_by else "someone"

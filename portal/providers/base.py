@@ -298,6 +298,9 @@ class ProviderAdapter(abc.ABC):
     # How often a number's rental renews, in days; None: monthly on the purchase day.
     # Used to estimate rentals for providers without a billing API.
     rental_period_days: ClassVar[int | None] = None
+    # Where a renewal that could not be paid loses the number for good: how long after the
+    # renewal date that happens (Ravan: 48 hours). None: no such deadline is published.
+    renewal_grace_hours: ClassVar[int | None] = None
     # Fields the owned-number listing states less surely than what the portal learned at
     # purchase or from a detail call: a sync fills them only where the portal holds none.
     listing_fills_only: ClassVar[frozenset[str]] = frozenset()

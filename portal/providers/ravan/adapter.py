@@ -116,6 +116,8 @@ class RavanAdapter(ProviderAdapter):
     )
     # ravan.md §2.6: managed numbers renew every 28 days (13 times a year), not monthly.
     rental_period_days = 28
+    # §2.6: a renewal not paid within 48 hours releases the number for good.
+    renewal_grace_hours = 48
     # §2.1: the list's `created_at` is when Ravan created the record; the purchase's own
     # time (from the buy answer, or the portal's order) is the purchase date.
     listing_fills_only = frozenset({"purchased_at"})

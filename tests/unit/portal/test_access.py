@@ -186,6 +186,10 @@ EXPECTED = {
     "alerts:rules": Access(("admin",), PAGE),
     "alerts:rule_add": Access(("admin",), {**PAGE, "POST": 400}),
     "alerts:rule_edit": Access(("admin",), {**PAGE, "POST": 400}),
+    # Everyone's own profile (a POST without a known action, or with an empty password
+    # form, is a bad request).
+    "alerts:profile": Access(EVERYONE, {**PAGE, "POST": 400}),
+    "alerts:password": Access(EVERYONE, {**PAGE, "POST": 400}),
     # Django admin: staff only.
     "admin:index": admin_page(ADMIN_PAGE, logged_out=ADMIN_LOGIN),
     **admin_model_pages(EDITABLE_IN_ADMIN, ADMIN_PAGE),
