@@ -8,7 +8,9 @@ STATES = [("open", "Open"), ("cleared", "Cleared")]
 
 
 class AlertFilter(StyledFilterSet):
-    state = django_filters.ChoiceFilter(choices=STATES, method="in_state", empty_label="Any state")
+    state = django_filters.ChoiceFilter(
+        label="State", choices=STATES, method="in_state", empty_label="Any state"
+    )
     # Only the rules whose alerts the user may see (the history shows no others).
     rule = django_filters.ModelChoiceFilter(
         queryset=lambda request: visible_rules(request.user), empty_label="Any rule"

@@ -14,7 +14,10 @@ NOT_ON_PHONES = {
     "th": {"class": "d-none d-md-table-cell"},
     "td": {"class": "d-none d-md-table-cell"},
 }
-WHEN = {"td": {"class": "text-nowrap"}}
+WHEN = {
+    "th": {"class": "d-none d-md-table-cell"},
+    "td": {"class": "text-nowrap d-none d-md-table-cell"},
+}
 
 
 def when(moment) -> str:
@@ -51,11 +54,16 @@ class AlertTable(BoundedPagination, tables.Table):
         return latest_deliveries([row.record.pk for row in self.paginated_rows])
 
     def render_summary(self, record):
+        # On a phone, where the times and the account have no column, they go here.
+        cleared = format_html(" · cleared {}", when(record.cleared_at)) if record.cleared_at else ""
         return format_html(
-            '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>',
+            '<a href="{}">{}</a><div class="small text-body-secondary">{}</div>'
+            '<div class="small text-body-secondary d-md-none">opened {}{}</div>',
             reverse("alerts:detail", args=[record.pk]),
             record.summary,
             record.rule.name,
+            when(record.opened_at),
+            cleared,
         )
 
     def render_opened_at(self, record):
