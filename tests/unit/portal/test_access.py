@@ -415,6 +415,15 @@ def test_the_alert_pages_sit_together_in_one_dropdown(rf, admin_user):
     assert list(children)[:2] == ["Alert history", "Alert rules"]
     # The most specific section is the one marked: the rules, not the history too.
     assert children["Alert rules"]["active"] and not children["Alert history"]["active"]
+    # The profile page, under /alerts/ too, is none of the menu's.
+    request = rf.get("/alerts/profile/")
+    request.user = admin_user
+    (alerts,) = [entry for entry in items_for(request) if entry["label"] == "Alerts"]
+    assert not alerts["active"]
+    request = rf.get("/alerts/12/")
+    request.user = admin_user
+    (alerts,) = [entry for entry in items_for(request) if entry["label"] == "Alerts"]
+    assert alerts["active"] and alerts["children"][0]["active"]
 
 
 def test_unknown_page_gets_the_styled_404(client, support_user):
