@@ -72,7 +72,8 @@ def alert_message(delivery: Delivery) -> Message:
         lines.append(f"It has cleared since: {_time(alert.cleared_at)}")
     lines += ["", f"See it on the portal: {page_url(alert)}"]
     lines += _footer(f"you are subscribed to the rule “{alert.rule.name}”")
-    return Message(subject[:250], "\n".join(lines) + "\n")
+    # One line: an account's name is typed by people, and a header holds no line break.
+    return Message(" ".join(subject.split())[:250], "\n".join(lines) + "\n")
 
 
 def test_email_message(user) -> Message:

@@ -89,9 +89,12 @@ def evaluate_rule(
         _keep_figures_current(alert, finding)
         evaluation.reminded += remind(alert, now=now)
     # What is open and no longer true has cleared: the next time it is true, it fires anew.
+    # Not an alert opened after `now`: this evaluation's view of the data is older than it.
     for alert in open_by_subject.values():
         evaluation.cleared += bool(
-            Alert.objects.filter(pk=alert.pk, cleared_at__isnull=True).update(cleared_at=now)
+            Alert.objects.filter(pk=alert.pk, cleared_at__isnull=True, opened_at__lte=now).update(
+                cleared_at=now
+            )
         )
     return evaluation
 

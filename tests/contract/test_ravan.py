@@ -6,6 +6,7 @@ directly, as `curl` would, to check the documented shapes, paths and auth errors
 import inspect
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -37,6 +38,8 @@ PURCHASED_NUMBER_FIELDS = {
     "created_at",
     "updated_at",
 }
+# The sandbox's own addition (not Ravan's API): each number's next 28-day renewal.
+SANDBOX_ONLY_FIELDS = {"next_renewal_at"}
 AUTH_ERROR = {"code": 16, "message": "API key is missing or invalid", "details": []}
 
 
@@ -507,8 +510,18 @@ def test_list_has_the_documented_envelope_and_number_object(api):
     body = api.get("/phone-numbers/list").json()
     assert set(body) == {"success", "message", "data"}
     assert body["success"] is True
-    assert all(set(item) == PURCHASED_NUMBER_FIELDS for item in body["data"])
+    assert all(set(item) == PURCHASED_NUMBER_FIELDS | SANDBOX_ONLY_FIELDS for item in body["data"])
     assert '"per_minute_price_inbound": 0.0085' in api.get("/phone-numbers/list").text
+
+
+def test_the_sandbox_lists_each_numbers_next_renewal_28_days_on_from_its_purchase(api):
+    now = datetime.now(UTC)
+    for item in api.get("/phone-numbers/list").json()["data"]:
+        bought = datetime.fromisoformat(item["created_at"])
+        renews = datetime.fromisoformat(item["next_renewal_at"])
+        assert now < renews <= now + timedelta(days=28)
+        assert (renews - bought) % timedelta(days=28) == timedelta(0)
+        assert renews - bought >= timedelta(days=28)  # the purchase paid the first period
 
 
 def test_available_numbers_have_the_published_camel_case_shape(api):

@@ -12,6 +12,10 @@ Per-request switches for tests and demos (header `X-Sandbox-Variant`, comma-sepa
 published camelCase; `grpc-insufficient` refuses a purchase without credit with
 400 `{"code": 9}` instead of 402 (§2.4 allows both); `label-writes` opens the opt-in
 `PATCH /phone-numbers/{id}/` that sets `friendly_name` (§2.5: not part of Ravan's API).
+
+Sandbox only, not Ravan's API: each listed number also carries `next_renewal_at`, its next
+28-day renewal (§2.6, §5.8's renewal clock: purchase + n * 28 days). Ravan publishes no such
+field, so the portal derives the date itself; tests check the two agree.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import random
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +46,8 @@ MAX_PAGE_SIZE = 100
 DEFAULT_LIST_LIMIT = 20
 # ravan.md §2.7 [DOCS-SRC guides/billing]: usage is sold at a flat $0.07 per minute.
 AGENT_PRICE_PER_MINUTE = Decimal("0.07")
+# ravan.md §2.6: managed numbers renew every 28 days.
+RENEWAL_PERIOD = timedelta(days=28)
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 
 
@@ -425,6 +431,7 @@ class RavanSandbox(SandboxProvider):
             "is_active": record["status"] == "active",
             "created_at": record["purchased_at"] or record["updated_at"],
             "updated_at": record["updated_at"],
+            "next_renewal_at": _next_renewal(record),
         }
 
     def find_by_id(self, account: dict, number_id: str) -> dict:
@@ -531,6 +538,13 @@ def _history_call(call: dict) -> dict:
         "started_at": call["started_at"],
         "ended_at": call["ended_at"],
     }
+
+
+def _next_renewal(record: dict) -> str:
+    """The number's first renewal from now: its purchase + n * 28 days, n ≥ 1."""
+    bought = datetime.fromisoformat(record["purchased_at"] or record["updated_at"])
+    periods = max((datetime.now(UTC) - bought) // RENEWAL_PERIOD + 1, 1)
+    return iso(bought + periods * RENEWAL_PERIOD)
 
 
 def _camel_offer(record: dict) -> dict:
