@@ -1,6 +1,8 @@
 """The rules page (admins): every rule with its condition in words, reminder period and how
 many receive it; a rule's page to change it and who receives it; adding a rule of a kind."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import get_object_or_404, redirect
@@ -88,7 +90,9 @@ class RuleAddView(RuleFormMixin, View):
         kind_form = KindForm(self.request.GET)
         if not kind_form.is_valid():
             return None, kind_form
-        return Rule(kind=kind_form.cleaned_data["kind"]), kind_form
+        # Reminding daily, as the default rules do, until the admin chooses otherwise.
+        rule = Rule(kind=kind_form.cleaned_data["kind"], remind_every=timedelta(days=1))
+        return rule, kind_form
 
     def choose_kind(self, kind_form):
         bad = "kind" in self.request.GET
@@ -107,7 +111,7 @@ class RuleAddView(RuleFormMixin, View):
             response = self.choose_kind(kind_form)
             response.status_code = 400
             return response
-        form = self.form(Rule(kind=rule.kind), request.POST)
+        form = self.form(Rule(kind=rule.kind, remind_every=rule.remind_every), request.POST)
         if not form.is_valid():
             return self.render_form(rule, form, status=400)
         return self.save(rule, form, f"“{form.values['name']}” added.")

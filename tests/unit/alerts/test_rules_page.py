@@ -293,6 +293,7 @@ def test_adding_a_rule_of_a_kind(client, team):
     url = f"{reverse('alerts:rule_add')}?kind=runway"
     form = client.get(url).context["form"]
     assert [f.name for f in form.parameter_fields] == ["days"]
+    assert form.initial["remind_every"] == str(24 * 3600)  # daily, as the default rules
     # A new rule: each user as their role has it (Finance by default; Support may not).
     assert {user.username for user, _ in form.receiver_options()} == {
         "ada-admin",
