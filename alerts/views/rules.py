@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -55,12 +56,17 @@ class RuleFormMixin(PermissionRequiredMixin):
         return TemplateResponse(self.request, FORM, context, status=status)
 
     def save(self, rule, form, note):
-        save_rule(
-            rule=rule,
-            values=form.values,
-            receivers_chosen=form.chosen_receivers,
-            actor=self.request.user,
-        )
+        try:
+            save_rule(
+                rule=rule,
+                values=form.values,
+                receivers_chosen=form.chosen_receivers,
+                actor=self.request.user,
+            )
+        except IntegrityError:
+            # Another admin took the name between the form's check and the save.
+            form.add_error("name", RuleForm.Meta.error_messages["name"]["unique"])
+            return self.render_form(rule, form, status=400)
         messages.success(self.request, note)
         return redirect("alerts:rules")
 

@@ -8,12 +8,19 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from alerts.forms import RuleForm
 from alerts.models import Rule, Subscription
 from alerts.selectors.rules import receivers
 from alerts.selectors.subscriptions import recipients
+from alerts.views.rules import RuleEditView
 from portal.models import AuditEvent
 from portal.roles import SUPPORT
-from tests.support.factories import SubscriptionFactory, UserFactory, WebhookEndpointFactory
+from tests.support.factories import (
+    RuleFactory,
+    SubscriptionFactory,
+    UserFactory,
+    WebhookEndpointFactory,
+)
 
 ALERT_SETTINGS = AuditEvent.Action.ALERT_SETTINGS
 
@@ -338,3 +345,25 @@ def test_adding_with_bad_input_adds_nothing(client, team):
     assert response.status_code == 400
     assert "Runway under (days) must be 1 or more." in response.content.decode()
     assert Rule.objects.count() == count and not AuditEvent.objects.exists()
+
+
+def test_a_name_taken_between_the_check_and_the_save_is_refused_in_place(rf, team):
+    runway = rule(Rule.Kind.RUNWAY)
+    request = rf.post(reverse("alerts:rule_edit", args=[runway.pk]))
+    request.user = team["admin"]
+    view = RuleEditView()
+    view.setup(request, pk=runway.pk)
+    form = RuleForm(
+        form_data(runway, name="Runway, short"),
+        instance=Rule.objects.get(pk=runway.pk),
+        receivers=receivers([runway])[0],
+    )
+    assert form.is_valid()
+    RuleFactory(kind=Rule.Kind.RUNWAY, name="Runway, short", days=3)  # another admin, meanwhile
+
+    response = view.save(runway, form, "saved")
+
+    assert response.status_code == 400
+    assert "Another rule already has this name." in response.render().content.decode()
+    assert Rule.objects.get(pk=runway.pk).name == "Runway under 14 days"
+    assert not AuditEvent.objects.exists()
