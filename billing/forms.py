@@ -1,5 +1,5 @@
-"""The billing pages' forms: an account's low-balance threshold and the spend report's
-period."""
+"""The billing pages' forms: an account's low-balance threshold and monthly budget, and the
+spend report's period."""
 
 import re
 from datetime import date
@@ -25,6 +25,17 @@ class ThresholdForm(forms.Form):
         max_digits=MONEY_DIGITS,
         decimal_places=MONEY_PLACES,
         help_text="Empty: no warning for this account.",
+    )
+
+
+class BudgetForm(forms.Form):
+    budget = forms.DecimalField(
+        label="Monthly budget",
+        required=False,
+        min_value=0,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        help_text="Empty: no budget, and no alert about this account's spend.",
     )
 
 

@@ -13,6 +13,7 @@ class NavItem:
     icon: str
     permission: str | None = None  # None: every logged-in user
     section: str = ""  # URL prefix that marks the item active
+    not_under: tuple[str, ...] = ()  # prefixes inside `section` that are other pages'
     group: str = ""  # the items of a group show as one dropdown, where its first item is
 
     def visible_to(self, user) -> bool:
@@ -70,16 +71,35 @@ NAVIGATION = (
     NavItem("Sync", "sync_runs", "arrow-repeat", "portal.view_syncrun", "/sync/"),
     # Alerts (the alerts app's pages, by URL name: the core imports no app).
     NavItem(
+        "Alert history",
+        "alerts:history",
+        "clock-history",
+        "alerts.view_alert",
+        "/alerts/",
+        # Everyone's profile page lives there too, reached from the user menu.
+        not_under=("/alerts/profile/",),
+        group="Alerts",
+    ),
+    NavItem(
+        "Alert rules",
+        "alerts:rules",
+        "sliders",
+        "alerts.change_rule",
+        "/alerts/rules/",
+        group="Alerts",
+    ),
+    NavItem(
         "Webhooks",
         "alerts:channels",
         "broadcast",
         "alerts.view_webhookendpoint",
         "/alerts/channels/",
+        group="Alerts",
     ),
 )
 
 # A group's dropdown toggle shows this icon beside the group's name.
-GROUP_ICONS = {"Billing": "cash-coin"}
+GROUP_ICONS = {"Billing": "cash-coin", "Alerts": "bell"}
 
 
 def items_for(request):
@@ -89,7 +109,13 @@ def items_for(request):
     visible = [item for item in NAVIGATION if item.visible_to(request.user)]
     # The most specific section wins: /numbers/buy/ is "Buy numbers", not "Numbers" too.
     current = max(
-        (item for item in visible if item.section and path.startswith(item.section)),
+        (
+            item
+            for item in visible
+            if item.section
+            and path.startswith(item.section)
+            and not path.startswith(item.not_under)
+        ),
         key=lambda item: len(item.section),
         default=None,
     )

@@ -274,6 +274,7 @@ LOGGING = {
 
 # Dashboard panels, in display order; each is `function(request) -> Panel | None`.
 DASHBOARD_PANELS = [
+    "alerts.panels.open_alerts_panel",  # only while an alert the user may see is open
     "billing.panels.balance_warnings",  # only while an account needs a top-up
     "numbers.panels.numbers_by_provider",
     "billing.panels.latest_balances",

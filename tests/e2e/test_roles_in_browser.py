@@ -24,8 +24,8 @@ def path_and_query(url):
     return parts.path, parse_qs(parts.query)
 
 
-SUPPORT_NAV = ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"]
-FINANCE_NAV = ["Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", "Sync"]
+SUPPORT_NAV = ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync", "Alerts"]
+FINANCE_NAV = ["Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", "Sync", "Alerts"]
 BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
 
 
@@ -39,7 +39,7 @@ def nav_links(page):
 def open_billing_menu(page):
     """Open the Billing menu; returns its links."""
     nav_links(page).filter(has_text="Billing").click()
-    menu = page.get_by_test_id("main-nav").locator(".dropdown-menu")
+    menu = page.get_by_test_id("main-nav").locator("details[open] > .dropdown-menu")
     expect(menu).to_be_visible()
     return menu.get_by_role("link")
 
@@ -146,7 +146,7 @@ def test_admin_sees_every_section_and_opens_django_admin(
             "Idle numbers",
             "Billing",
             "Sync",
-            "Webhooks",
+            "Alerts",
             "Admin",
         ]
     )

@@ -43,12 +43,23 @@ PHONE = {"width": 390, "height": 844}
 # every role that sees it.
 BILLING = ["Transactions", "Balances", "Spend", "Service plans"]
 NAVIGATION = {
-    "support": ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"],
-    "finance": ["Dashboard", "Numbers", "Orders", "Idle numbers", *BILLING, "Sync"],
+    "support": [
+        *("Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"),
+        "Alert history",
+    ],
+    "finance": [
+        "Dashboard",
+        "Numbers",
+        "Orders",
+        "Idle numbers",
+        *BILLING,
+        "Sync",
+        "Alert history",
+    ],
     "admin": [
         *("Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers"),
         *BILLING,
-        *("Sync", "Webhooks", "Admin"),
+        *("Sync", "Alert history", "Alert rules", "Webhooks", "Admin"),
     ],
 }
 
@@ -67,6 +78,8 @@ HEADINGS = [
     (r"/billing/spend/", "Spend"),
     (r"/billing/plans/", "Service plans"),
     (r"/sync/", "Sync"),
+    (r"/alerts/", "Alert history"),
+    (r"/alerts/rules/", "Alert rules"),
     (r"/alerts/channels/", "Webhooks"),
     (r"/admin/", "Site administration"),
     (r"/admin/\w+/\w+/", re.compile(r"^Select .+ to change$")),

@@ -16,12 +16,17 @@ ARGUMENTS = {
     "alerts:channel_rotate": ("pk", "webhook"),
     "alerts:channel_remove": ("pk", "webhook"),
     "alerts:channel_test": ("pk", "webhook"),
+    "billing:balance_budget": ("account_id", "account"),
+    "alerts:detail": ("pk", "alert"),
+    "alerts:acknowledge": ("pk", "alert"),
+    "alerts:snooze": ("pk", "alert"),
+    "alerts:rule_edit": ("pk", "rule"),
 }
 
 
 def url_of(name: str, **objects) -> str:
     """The URL named `name`; its argument, if it takes one, is the pk of the object it is
-    about among `objects` (number=, order=, account=, webhook=)."""
+    about among `objects` (number=, order=, account=, webhook=, alert=, rule=)."""
     if name not in ARGUMENTS:
         return reverse(name)
     argument, about = ARGUMENTS[name]

@@ -335,3 +335,75 @@ def test_support_is_refused_until_an_admin_grants_balances(client, support_user,
     assert client.get(reverse("billing:balances")).status_code == 200
     titles = [panel.title for panel in client.get(reverse("dashboard")).context["panels"]]
     assert "Latest balance per account" in titles
+
+
+# --- Monthly budgets (what the spend-above-budget alert watches) ----------------------------
+
+
+def test_an_admin_sets_a_monthly_budget_beside_the_threshold_and_it_is_audited(
+    client, admin_user, account
+):
+    client.force_login(admin_user)
+    form = client.get(reverse("billing:balances"), {"edit": account.pk}).content.decode()
+    budget_url = reverse("billing:balance_budget", args=[account.pk])
+    assert f'action="{budget_url}"' in form and 'name="budget"' in form
+    assert f'action="{reverse("billing:balance_threshold", args=[account.pk])}"' in form
+    assert "no budget" in form
+
+    response = client.post(budget_url, {"budget": "500"})
+    assert response.status_code == 302
+    assert response.url == f"{reverse('billing:balances')}#balance-{account.pk}"
+    account.refresh_from_db()
+    assert account.monthly_budget == Decimal(500)
+    assert account.low_balance_threshold == Decimal(50)  # the threshold as it was
+    event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_CHANGE)
+    assert (event.actor, event.object_id) == (admin_user, str(account.pk))
+    assert (event.before, event.after) == (
+        {"monthly_budget": None},
+        {"monthly_budget": "500.0000"},
+    )
+    page = client.get(reverse("billing:balances")).content.decode()
+    assert "monthly budget saved" in page and "budget 500.00 USD a month" in page
+    form = client.get(reverse("billing:balances"), {"edit": account.pk}).content.decode()
+    assert 'name="budget" id="budget-' in form and 'value="500.00"' in form
+
+    client.post(budget_url, {"budget": "500.00"})  # the same value: nothing to record
+    assert AuditEvent.objects.count() == 1
+    client.post(budget_url, {"budget": ""})  # empty: no budget, no spend alert
+    account.refresh_from_db()
+    assert account.monthly_budget is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-5", "Ensure this value is greater than or equal to 0."),
+        ("lots", "Enter a number."),
+        ("1.00001", "Ensure that there are no more than 4 decimal places."),
+    ],
+)
+def test_a_bad_budget_is_refused_in_place(client, admin_user, account, value, message):
+    client.force_login(admin_user)
+    response = client.post(reverse("billing:balance_budget", args=[account.pk]), {"budget": value})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html and 'aria-invalid="true"' in html
+    assert f'value="{value}"' in html
+    # The budget's field has the focus; the threshold's form is there, unrefused.
+    budget_input = html[html.index('name="budget"') :]
+    assert "autofocus" in budget_input[: budget_input.index(">")]
+    assert 'value="50.00"' in html
+    account.refresh_from_db()
+    assert account.monthly_budget is None
+    assert not AuditEvent.objects.exists()
+
+
+def test_finance_sees_budgets_but_may_not_set_them(client, finance_user, account):
+    ProviderAccount.objects.filter(pk=account.pk).update(monthly_budget=Decimal(300))
+    client.force_login(finance_user)
+    page = client.get(reverse("billing:balances")).content.decode()
+    assert "budget 300.00 USD a month" in page and 'name="budget"' not in page
+    response = client.post(reverse("billing:balance_budget", args=[account.pk]), {"budget": "1"})
+    assert response.status_code == 403
+    account.refresh_from_db()
+    assert account.monthly_budget == Decimal(300)

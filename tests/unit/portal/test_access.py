@@ -16,9 +16,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from alerts.models import Rule
 from numbers.models import NumberOrder
+from portal.navigation import items_for
 from portal.roles import FINANCE, SUPPORT
 from tests.support.factories import (
+    AlertFactory,
     PhoneNumberFactory,
     ProviderAccountFactory,
     ProviderFactory,
@@ -172,10 +175,21 @@ EXPECTED = {
     "billing:transactions_xlsx": Access(FINANCE_ROLES, {"GET": 200}),
     "billing:balances": Access(FINANCE_ROLES, PAGE),
     "billing:balance_threshold": Access(("admin",), post_only(302)),
+    "billing:balance_budget": Access(("admin",), post_only(302)),
     "billing:spend": Access(FINANCE_ROLES, PAGE),
     "billing:plans": Access(FINANCE_ROLES, PAGE),
-    # Alerts: everyone's own profile (a POST without a known action, or with an empty
-    # password form, is a bad request).
+    # Alerts: both roles see the history of what they may see (the alert here, a purchase
+    # left unknown, is both roles'), and acknowledge or snooze it; an empty snooze is
+    # refused. Admins change the rules; adding one without a kind asks for it.
+    "alerts:history": Access(STAFF_ROLES, PAGE),
+    "alerts:detail": Access(STAFF_ROLES, PAGE),
+    "alerts:acknowledge": Access(STAFF_ROLES, post_only(302)),
+    "alerts:snooze": Access(STAFF_ROLES, post_only(400)),
+    "alerts:rules": Access(("admin",), PAGE),
+    "alerts:rule_add": Access(("admin",), {**PAGE, "POST": 400}),
+    "alerts:rule_edit": Access(("admin",), {**PAGE, "POST": 400}),
+    # Everyone's own profile (a POST without a known action, or with an empty password
+    # form, is a bad request).
     "alerts:profile": Access(EVERYONE, {**PAGE, "POST": 400}),
     "alerts:password": Access(EVERYONE, {**PAGE, "POST": 400}),
     # Alert channels (webhooks): admins only. Adding or rotating answers with the page that
@@ -256,7 +270,16 @@ def objects(db):
     number = PhoneNumberFactory(account=account)
     order = order_for(number, state=NumberOrder.State.COMPLETED)
     webhook = WebhookEndpointFactory(url="http://127.0.0.1:1/hook")
-    return {"number": number, "order": order, "account": account, "webhook": webhook}
+    rule = Rule.objects.get(kind=Rule.Kind.UNKNOWN_PURCHASES)
+    alert = AlertFactory(rule=rule, account=account, subject=f"order:{order.pk}")
+    return {
+        "number": number,
+        "order": order,
+        "account": account,
+        "webhook": webhook,
+        "alert": alert,
+        "rule": rule,
+    }
 
 
 def url_for(name, objects) -> str:
@@ -342,6 +365,8 @@ def test_login_and_health_are_public(client, db):
 
 # The Billing dropdown's entries.
 BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
+# The Alerts dropdown's entries: the history for both roles, the rules for admins.
+ALERTS_NAV = ["Alerts", "Alert history"]
 
 
 @pytest.mark.parametrize(
@@ -349,13 +374,16 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
     [
         (
             "support_user",
-            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync"],
-            ["Billing", "Transactions", "Balances", "Spend", "Service plans", "Admin", "Webhooks"],
+            ["Dashboard", "Numbers", "Buy numbers", "Orders", "Idle numbers", "Sync", *ALERTS_NAV],
+            ["Billing", *BILLING_NAV, "Admin", "Alert rules", "Webhooks"],
         ),
         (
             "finance_user",
-            ["Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", *BILLING_NAV, "Sync"],
-            ["Buy numbers", "Admin", "Webhooks"],
+            [
+                *("Dashboard", "Numbers", "Orders", "Idle numbers", "Billing", *BILLING_NAV),
+                *("Sync", *ALERTS_NAV),
+            ],
+            ["Buy numbers", "Admin", "Alert rules", "Webhooks"],
         ),
         (
             "plain_user",
@@ -363,7 +391,7 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
             [
                 *("Numbers", "Buy numbers", "Orders", "Idle numbers", "Billing"),
                 *BILLING_NAV,
-                *("Sync", "Admin", "Webhooks"),
+                *("Sync", "Admin", *ALERTS_NAV, "Alert rules", "Webhooks"),
             ],
         ),
         (
@@ -377,6 +405,8 @@ BILLING_NAV = ["Transactions", "Balances", "Spend", "Service plans"]
                 "Billing",
                 *BILLING_NAV,
                 "Sync",
+                *ALERTS_NAV,
+                "Alert rules",
                 "Admin",
                 "Webhooks",
             ],
@@ -394,6 +424,26 @@ def test_navigation_shows_each_role_only_what_it_may_use(
         assert f"</i>{label}" in nav, label
     for label in hidden:
         assert f"</i>{label}" not in nav, label
+
+
+def test_the_alert_pages_sit_together_in_one_dropdown(rf, admin_user):
+    request = rf.get("/alerts/rules/")
+    request.user = admin_user
+    (alerts,) = [entry for entry in items_for(request) if entry["label"] == "Alerts"]
+    assert alerts["icon"] == "bell" and alerts["active"]
+    children = {child["label"]: child for child in alerts["children"]}
+    assert list(children)[:2] == ["Alert history", "Alert rules"]
+    # The most specific section is the one marked: the rules, not the history too.
+    assert children["Alert rules"]["active"] and not children["Alert history"]["active"]
+    # The profile page, under /alerts/ too, is none of the menu's.
+    request = rf.get("/alerts/profile/")
+    request.user = admin_user
+    (alerts,) = [entry for entry in items_for(request) if entry["label"] == "Alerts"]
+    assert not alerts["active"]
+    request = rf.get("/alerts/12/")
+    request.user = admin_user
+    (alerts,) = [entry for entry in items_for(request) if entry["label"] == "Alerts"]
+    assert alerts["active"] and alerts["children"][0]["active"]
 
 
 def test_unknown_page_gets_the_styled_404(client, support_user):

@@ -21,11 +21,13 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alerts.models import Alert, Rule, Subscription
 from billing.models import BalanceSnapshot, Transaction
 from numbers.models import NumberOrder, PhoneNumber
 from portal.models import AuditEvent, ProviderAccount, SyncRun
 from portal.roles import FINANCE
 from tests.support.factories import (
+    AlertFactory,
     BalanceSnapshotFactory,
     NumberOrderFactory,
     PhoneNumberFactory,
@@ -65,7 +67,12 @@ def world(db):
     BalanceSnapshotFactory(account=audian)
     SyncRunFactory(account=audian)
     order = NumberOrderFactory(account=ravan, state=NumberOrder.State.UNKNOWN)
-    return {"audian": audian, "ravan": ravan, "number": number, "order": order}
+    rule = Rule.objects.get(kind=Rule.Kind.SYNC_FAILING)
+    alert = AlertFactory(rule=rule, account=audian)
+    return {
+        **{"audian": audian, "ravan": ravan, "number": number, "order": order},
+        **{"alert": alert, "rule": rule},
+    }
 
 
 @pytest.fixture
@@ -143,6 +150,8 @@ LISTS = {
     "numbers:orders": ["state", "account", *SORTABLE],
     "numbers:search": ["country", "area", "contains", "number_type", "capabilities", "sort"],
     "sync_runs": ["account", "status", *SORTABLE],
+    "alerts:history": ["state", "rule", "account", *SORTABLE],
+    "alerts:rule_add": ["kind"],
     "sync_progress": ["run"],
 }
 
@@ -232,7 +241,14 @@ def snapshot():
         "numbers": list(PhoneNumber.objects.values_list("pk", "label", "status").order_by("pk")),
         "tags": list(PhoneNumber.tags.through.objects.values_list("pk").order_by("pk")),
         "thresholds": list(
-            ProviderAccount.objects.values_list("pk", "low_balance_threshold").order_by("pk")
+            ProviderAccount.objects.values_list(
+                "pk", "low_balance_threshold", "monthly_budget"
+            ).order_by("pk")
+        ),
+        "rules": list(Rule.objects.values().order_by("pk")),
+        "subscriptions": list(Subscription.objects.values().order_by("pk")),
+        "alerts": list(
+            Alert.objects.values_list("pk", "acknowledged_at", "snoozed_until").order_by("pk")
         ),
         "syncs": SyncRun.objects.count(),
         "transactions": Transaction.objects.count(),
@@ -257,13 +273,21 @@ FORMS = {
     "numbers:buy": ["offer", "idempotency_key", "label"],
     "numbers:order_check": ["next"],
     "billing:balance_threshold": ["threshold"],
+    "billing:balance_budget": ["budget"],
+    "alerts:acknowledge": ["next"],
+    "alerts:snooze": ["duration", "until", "next"],
+    "alerts:rule_edit": [
+        *("name", "is_active", "hours", "failed_runs", "days", "minutes"),
+        *("remind_every", "receivers"),
+    ],
     "start_sync": ["account"],
     "login": ["username", "password", "next"],
 }
 
 
 def form_url(name, world):
-    return url_of(name, number=world["number"], order=world["order"], account=world["audian"])
+    objects = {name: world[name] for name in ("number", "order", "alert", "rule")}
+    return url_of(name, account=world["audian"], **objects)
 
 
 @pytest.mark.parametrize("name", FORMS)
@@ -286,7 +310,14 @@ def test_no_form_input_breaks_a_form_or_changes_anything_it_refuses(
             assert snapshot() == before
         # The login page names a failed login as a whole (Django's message), not per field.
         if name != "login" and response.status_code in (200, 400) and response.context:
-            form = response.context.get("form") or response.context.get("label_form")
+            form = next(
+                (
+                    response.context.get(name)
+                    for name in ("form", "label_form", "snooze_form")
+                    if response.context.get(name) is not None
+                ),
+                None,
+            )
             if form is not None and form.is_bound and not form.is_valid():
                 html = response.content.decode()
                 for messages in form.errors.values():
