@@ -25,11 +25,12 @@ def receiver():
 
 
 def open_channels_from_the_navigation(page: Page, viewport):
-    """Click "Webhooks" in the navigation, opening the phone's menu first."""
+    """Click "Webhooks" in the navigation's Alerts menu, opening the phone's menu first."""
     nav = page.get_by_test_id("main-nav")
     if viewport is PHONE:
         expect(nav).to_be_hidden()
         page.locator("nav.navbar .navbar-toggler").click()
+    nav.get_by_text("Alerts", exact=True).click()  # a <details>: opens without JavaScript
     nav.get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
 
