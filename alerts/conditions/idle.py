@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from alerts.conditions.base import Finding, amount_fact
@@ -27,7 +28,8 @@ def idle_digest(rule: Rule, *, now: datetime, account=None) -> list[Finding]:
     if not summary.numbers:
         return []
     costs = ", ".join(format_money(total.monthly_fees, total.currency) for total in summary.totals)
-    text = f"{summary.numbers} number(s) with no calls in {rule.days} days cost {costs} a month"
+    numbers = f"{summary.numbers} number{pluralize(summary.numbers)}"
+    text = f"{numbers} with no calls in {rule.days} days cost {costs} a month"
     if summary.unknown_fees:
         text += f" ({summary.unknown_fees} more of unknown fee)"
     week = week_of(now)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.template.defaultfilters import pluralize
+
 from alerts.conditions.balances import known_balances
 from alerts.conditions.base import Finding, account_subject, amount_fact, when_fact
 from alerts.models import Rule
@@ -44,7 +46,8 @@ def renewal_at_risk(rule: Rule, *, now: datetime, account=None) -> list[Finding]
             f"{rule.days} days, more than the balance of {format_money(item.balance, currency)}"
         )
         if outlook.unknown_fees:
-            summary += f" ({outlook.unknown_fees} more renewal(s) of unknown fee)"
+            more = outlook.unknown_fees
+            summary += f" ({more} more renewal{pluralize(more)} of unknown fee)"
         findings.append(
             Finding(
                 subject=account_subject(item.account),

@@ -188,7 +188,7 @@ def test_a_renewal_of_unknown_fee_or_date_is_counted_apart_never_as_zero():
     assert facts["due"] == "1.15"
     assert facts["unknown_fees"] == "1"
     assert facts["numbers_without_purchase_date"] == "1"
-    assert "1 more renewal(s) of unknown fee" in found[subject(ravan)].summary
+    assert "1 more renewal of unknown fee" in found[subject(ravan)].summary
 
 
 def test_a_suspended_number_in_its_grace_still_has_its_renewal_to_pay():

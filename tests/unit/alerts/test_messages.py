@@ -71,12 +71,12 @@ def test_the_idle_digest_is_about_the_whole_portal():
         rule=RuleFactory(kind=Rule.Kind.IDLE_DIGEST, days=60, remind_every=None),
         account=None,
         subject="portal:idle:2026-W49",
-        summary="3 number(s) with no calls in 60 days cost 100.00 INR, 1.00 USD a month",
+        summary="3 numbers with no calls in 60 days cost 100.00 INR, 1.00 USD a month",
         facts={"week": "2026-W49", "numbers": "3", "monthly_cost": "100.00 INR, 1.00 USD"},
     )
     message = alert_message(DeliveryFactory(alert=alert))
     assert message.subject == (
-        "[Number portal] 3 number(s) with no calls in 60 days cost 100.00 INR, 1.00 USD a month"
+        "[Number portal] 3 numbers with no calls in 60 days cost 100.00 INR, 1.00 USD a month"
     )
     assert "What they cost a month: 100.00 INR, 1.00 USD" in message.body
     assert f"{settings.PORTAL_URL}/numbers/idle/?idle_days=60" in message.body
