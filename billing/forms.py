@@ -17,25 +17,25 @@ DEFAULT_MONTHS = 12
 MAX_MONTHS = 36
 
 
-class ThresholdForm(forms.Form):
-    threshold = forms.DecimalField(
-        label="Low-balance threshold",
+def account_amount_field(label: str, help_text: str) -> forms.DecimalField:
+    """An amount set on an account, in its currency; empty: none set."""
+    return forms.DecimalField(
+        label=label,
         required=False,
         min_value=0,
         max_digits=MONEY_DIGITS,
         decimal_places=MONEY_PLACES,
-        help_text="Empty: no warning for this account.",
+        help_text=help_text,
     )
 
 
+class ThresholdForm(forms.Form):
+    threshold = account_amount_field("Low-balance threshold", "Empty: no warning for this account.")
+
+
 class BudgetForm(forms.Form):
-    budget = forms.DecimalField(
-        label="Monthly budget",
-        required=False,
-        min_value=0,
-        max_digits=MONEY_DIGITS,
-        decimal_places=MONEY_PLACES,
-        help_text="Empty: no budget, and no alert about this account's spend.",
+    budget = account_amount_field(
+        "Monthly budget", "Empty: no budget, and no alert about this account's spend."
     )
 
 
