@@ -6,12 +6,18 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Delivery, Rule
 from alerts.services.delivery import attempt_delivery
 from alerts.tasks import queue_delivery
-from tests.support.factories import AlertFactory, DeliveryFactory, WebhookEndpointFactory
+from tests.support.factories import (
+    AlertFactory,
+    DeliveryFactory,
+    UserFactory,
+    WebhookEndpointFactory,
+)
 from tests.support.receivers import WebhookReceiver, verify
 
 SECRET = "whsec_retries_Zq81mXc4Lp0aB7nV2kT9yR5u"
@@ -65,8 +71,19 @@ def assert_delivered_once_after_three_failures(receiver, delivery):
     assert times == sorted(times)
 
 
+def assert_attempts_on_the_alerts_page(delivery, client):
+    """The alert's page (reached from the history) lists the four attempts, as logged."""
+    client.force_login(UserFactory(username="history-admin", is_staff=True, is_superuser=True))
+    html = client.get(reverse("alerts:detail", args=[delivery.alert_id])).content.decode()
+    attempts = html[html.index('data-testid="attempts"') :]
+    assert attempts.count('data-testid="attempt"') == 4
+    assert attempts.count(">Failed</span>") == 3
+    assert attempts.count(">OK</span>") == 1
+    assert "503 Service Unavailable" in attempts
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_workers_retry_until_the_receiver_recovers_and_deliver_once(receiver, settings):
+def test_the_workers_retry_until_the_receiver_recovers_and_deliver_once(receiver, settings, client):
     settings.ALERT_RETRY_DELAYS = [timedelta(milliseconds=1)] * 5
     receiver.answer(503, 503, 503)
     delivery = webhook_delivery(receiver)
@@ -75,6 +92,7 @@ def test_the_workers_retry_until_the_receiver_recovers_and_deliver_once(receiver
     call_command("db_worker", "--batch", "--no-startup-delay")
 
     assert_delivered_once_after_three_failures(receiver, delivery)
+    assert_attempts_on_the_alerts_page(delivery, client)
 
     # Nothing is left to do: another pass of the workers sends nothing more.
     queue_delivery(delivery)
