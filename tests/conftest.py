@@ -43,6 +43,20 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    # A transactional test empties every table when it ends; without serialized_rollback the
+    # data the migrations wrote (roles, default alert rules, content types) is gone for every
+    # test after it on that worker.
+    unserialized = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db"))
+        and marker.kwargs.get("transaction")
+        and not marker.kwargs.get("serialized_rollback")
+    ]
+    if unserialized:
+        raise pytest.UsageError(
+            "transaction=True needs serialized_rollback=True: " + ", ".join(unserialized)
+        )
     # A test marked long_only (the benchmark in miniature) belongs to `make test-long` alone.
     # Without --long it is deselected, as `-m` would do: a skip would show as skipped in CI.
     if config.getoption("--long"):

@@ -142,7 +142,7 @@ def test_a_rebuild_gives_what_the_writes_kept(synced):
     assert facts_by_label_stored() == kept
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_labels_changed_while_a_ledger_is_written_lose_nothing():
     """Charges counted on one connection while another relabels the same numbers over and
     over: on PostgreSQL the label-facts lock orders them; SQLite has one writer anyway."""
