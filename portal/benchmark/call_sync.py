@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from numbers.models import Call, NumberDay, NumberMonth, PhoneNumber
+from numbers.models import Call, LabelMonth, NumberDay, NumberMonth, PhoneNumber
 from numbers.services.calls import call_windows, sync_calls
 from portal.benchmark.measure import PeakRss, Stopwatch
 from portal.benchmark.syncing import _output_until, free_port
@@ -127,7 +127,7 @@ def fact_versions(account: ProviderAccount) -> dict[tuple[str, int], object]:
     row is written: its xmin on PostgreSQL (a write that leaves the values as they were
     counts too), else its values."""
     versions = {}
-    for model in (Call, NumberDay, NumberMonth):
+    for model in (Call, NumberDay, NumberMonth, LabelMonth):
         rows = model.objects.filter(account=account)
         if connection.vendor == "postgresql":
             table = model._meta.db_table
@@ -152,13 +152,14 @@ def forget_calls(account: ProviderAccount) -> None:
     Call.objects.filter(account=account).delete()
     NumberDay.objects.filter(account=account).delete()
     NumberMonth.objects.filter(account=account).delete()
+    LabelMonth.objects.filter(account=account).delete()
     PhoneNumber.objects.filter(account=account).update(last_call_at=None)
     ProviderAccount.objects.filter(pk=account.pk).update(calls_synced_until=None)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute(
                 "VACUUM ANALYZE numbers_call, numbers_numberday, numbers_numbermonth, "
-                "numbers_phonenumber"
+                "numbers_labelmonth, numbers_phonenumber"
             )
 
 

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import Transaction
-from numbers.models import Call, NumberDay, NumberMonth, PhoneNumber
+from numbers.models import Call, LabelMonth, NumberDay, NumberMonth, PhoneNumber
 from numbers.services.sync import BATCH_SIZE, batched, synced_values
 from portal.benchmark.measure import PeakRss, Stopwatch
 from portal.demo import ensure_demo_accounts
@@ -197,7 +197,7 @@ def forget_synced_rows(accounts) -> None:
     Transaction.objects.filter(account_id__in=ids).delete()
     # The facts the syncs keep (the ledger's charges, calls) go with what they count (the
     # next sync counts them again), and they hold the accounts, which go at the end.
-    for model in (Call, NumberDay, NumberMonth):
+    for model in (Call, NumberDay, NumberMonth, LabelMonth):
         model.objects.filter(account_id__in=ids).delete()
     PhoneNumber.objects.filter(account_id__in=ids).delete()
     SyncRun.objects.filter(account_id__in=ids).delete()
@@ -209,7 +209,8 @@ def forget_synced_rows(accounts) -> None:
         # The dead rows cleared now rather than by autovacuum during the next timing.
         with connection.cursor() as cursor:
             cursor.execute(
-                "VACUUM ANALYZE numbers_phonenumber, billing_transaction, numbers_numbermonth"
+                "VACUUM ANALYZE numbers_phonenumber, billing_transaction, numbers_numbermonth, "
+                "numbers_labelmonth"
             )
 
 
