@@ -27,11 +27,14 @@ def idle_digest(rule: Rule, *, now: datetime, account=None) -> list[Finding]:
     summary = idle_summary(idle_numbers(rule.days, now=now))
     if not summary.numbers:
         return []
-    costs = ", ".join(format_money(total.monthly_fees, total.currency) for total in summary.totals)
+    # A currency whose every fee is unknown has no known cost: it is left out, never 0.
+    known = [total for total in summary.totals if total.unknown_fees < total.numbers]
+    costs = ", ".join(format_money(total.monthly_fees, total.currency) for total in known)
     numbers = f"{summary.numbers} number{pluralize(summary.numbers)}"
-    text = f"{numbers} with no calls in {rule.days} days cost {costs} a month"
-    if summary.unknown_fees:
-        text += f" ({summary.unknown_fees} more of unknown fee)"
+    text = f"{numbers} with no calls in {rule.days} days"
+    text += f" cost {costs} a month" if costs else ", at a cost not known"
+    if summary.unknown_fees and costs:
+        text += f" ({summary.unknown_fees} of them of unknown fee, not counted)"
     week = week_of(now)
     facts = {
         "week": week,
@@ -40,6 +43,6 @@ def idle_digest(rule: Rule, *, now: datetime, account=None) -> list[Finding]:
         "unknown_fees": str(summary.unknown_fees),
         "monthly_cost": costs,
     }
-    for total in summary.totals:
+    for total in known:
         facts[f"monthly_cost_{total.currency}"] = amount_fact(total.monthly_fees)
     return [Finding(subject=f"portal:idle:{week}", summary=text, facts=facts)]

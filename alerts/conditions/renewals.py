@@ -28,7 +28,8 @@ def renewal_at_risk(rule: Rule, *, now: datetime, account=None) -> list[Finding]
             continue
         outlook = renewals_due(item.account, now=now, within=timedelta(days=rule.days))
         due = outlook.known_total
-        if not due > item.balance:
+        # Nothing due in the window (a balance already below zero included): nothing at risk.
+        if not due or not due > item.balance:
             continue
         # The first renewal the balance cannot pay: from then on numbers start to go.
         running, short = item.balance, None

@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from numbers.models import PhoneNumber, Tag
-from numbers.services.label_facts import move_labels, shown_label
+from numbers.services.label_facts import lock_label_facts, move_labels, shown_label
 from numbers.services.labels import set_label
 from numbers.services.sync import batched
 from portal.models import AuditEvent, Provider
@@ -182,6 +182,11 @@ def _send_labels(numbers: QuerySet[PhoneNumber], label: str, *, actor) -> list[L
 def _apply_in_portal(ids, change: BulkChange, *, actor, keep_label=frozenset()) -> set[int]:
     """The portal's part of `change` for the numbers `ids`, all or nothing: their tags, and
     their label except for those in `keep_label`. Returns the ids of the numbers changed."""
+    if change.label is not None:
+        # Before any row is written: the order set_label takes them in (see there).
+        providers = PhoneNumber.objects.filter(pk__in=ids).values_list("provider_id", flat=True)
+        for provider_id in sorted(set(providers)):
+            lock_label_facts(provider_id, exclusive=True)
     tags = _tags_for(change)
     now = timezone.now()
     changed = set()

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from numbers.models import PhoneNumber
-from numbers.services.label_facts import move_labels, shown_label
+from numbers.services.label_facts import lock_label_facts, move_labels, shown_label
 from portal.models import AuditEvent
 from portal.providers import adapter_for
 from portal.providers.capabilities import Capability
@@ -72,6 +72,10 @@ def set_label(
     # edits at once then run one after the other, each `before` is what the other left,
     # and the provider ends with the label the portal shows (the last write wins).
     with transaction.atomic():
+        # The label facts' lock before the row's, in the order the syncs take them (the
+        # call sync holds its share of the lock while it stamps numbers' last calls), so
+        # the two wait on each other, never deadlock. Held through the upstream call.
+        lock_label_facts(phone_number.provider_id, exclusive=True)
         current = PhoneNumber.objects.select_for_update().get(pk=phone_number.pk)
         phone_number.label, phone_number.upstream_label = current.label, current.upstream_label
         label_unchanged = label == phone_number.label and (

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from numbers.models import FeeSource, NumberOrder, PhoneNumber
-from numbers.services.label_facts import move_labels, shown_label
+from numbers.services.label_facts import lock_label_facts, move_labels, shown_label
 from numbers.services.sync import synced_values
 from portal.models import AuditEvent, ProviderAccount
 from portal.providers.base import (
@@ -77,6 +77,8 @@ def complete_order(
             period_days=account.provider.rental_period_days,
             fee_source=FeeSource.PURCHASE,
         )
+        # The label facts' lock before the row's, as set_label takes them (see there).
+        lock_label_facts(account.provider_id, exclusive=True)
         row = PhoneNumber.objects.filter(provider_id=account.provider_id, number=record.number)
         phone_number = row.select_for_update().first()
         before, shown_before = None, ""

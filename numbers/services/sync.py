@@ -12,7 +12,7 @@ from django.db.models import F
 
 from numbers.fees import fee_values
 from numbers.models import FeeSource, PhoneNumber
-from numbers.services.label_facts import move_labels, shown_label
+from numbers.services.label_facts import lock_label_facts, move_labels, shown_label
 from portal.db.bulk import AnyOf, insert_rows
 from portal.db.prefetch import prefetched
 from portal.models import ProviderAccount
@@ -148,6 +148,9 @@ def _upsert(
     the stored ones whose values differ. A field of `fill_only` (one the listing states
     less surely than what the portal learned elsewhere) is written only where the row
     holds none."""
+    # Before the rows are read: a label changed meanwhile cannot be moved twice, and the
+    # locks come in the order set_label takes them (see there).
+    lock_label_facts(account.provider_id, exclusive=True)
     stored = _stored_values(account, list(listed))
     new_rows, changed_rows, changed_fields = [], [], set()
     # Numbers whose shown label the listing changes (their own label empty, the provider's

@@ -218,6 +218,16 @@ def test_renewals_are_not_watched_where_the_provider_bills_by_the_month():
     assert findings(Rule.Kind.RENEWAL_AT_RISK, now=now, days=7) == {}
 
 
+def test_a_negative_balance_with_no_renewal_due_in_the_window_is_not_at_risk():
+    now = timezone.now()
+    ravan = provider_account("ravan", name="Voice agents")
+    BalanceSnapshotFactory(account=ravan, balance=Decimal("-5.00"))
+    ravan_number(ravan, bought_days_ago=2, now=now)  # renews in 26 days
+    assert findings(Rule.Kind.RENEWAL_AT_RISK, now=now, days=7) == {}
+    ravan_number(ravan, bought_days_ago=25, now=now)  # renews in 3 days: unpaid
+    assert set(findings(Rule.Kind.RENEWAL_AT_RISK, now=now, days=7)) == {subject(ravan)}
+
+
 def test_renewals_without_a_balance_read_do_not_fire():
     now = timezone.now()
     ravan = provider_account("ravan", name="Voice agents")
@@ -388,6 +398,30 @@ def test_the_idle_digest_counts_numbers_without_calls_and_their_cost_per_currenc
     assert week_of(now) != week_of(now + timedelta(days=7))
     # A digest of the whole portal: not made for one account's sync.
     assert findings(Rule.Kind.IDLE_DIGEST, now=now, days=60, account=usd) == {}
+
+
+def test_an_idle_digest_whose_fees_are_all_unknown_in_a_currency_shows_no_zero_cost():
+    now = timezone.now()
+    usd = calls_synced(provider_account("audian", name="Main"))
+    inr = calls_synced(provider_account("vobiz", name="India", currency="INR"))
+    long_ago = now - timedelta(days=90)
+    PhoneNumberFactory(account=usd, purchased_at=long_ago, monthly_fee=None)
+    PhoneNumberFactory(
+        account=inr, purchased_at=long_ago, monthly_fee=Decimal("100"), number="+912240000001"
+    )
+
+    [digest] = findings(Rule.Kind.IDLE_DIGEST, now=now, days=60).values()
+
+    assert "monthly_cost_USD" not in digest.facts
+    assert digest.facts["monthly_cost"] == "100.00 INR"
+    assert "USD" not in digest.summary
+    assert digest.summary.endswith(
+        "cost 100.00 INR a month (1 of them of unknown fee, not counted)"
+    )
+
+    PhoneNumber.objects.filter(account=inr).update(monthly_fee=None)
+    [digest] = findings(Rule.Kind.IDLE_DIGEST, now=now, days=60).values()
+    assert digest.summary == "2 numbers with no calls in 60 days, at a cost not known"
 
 
 def test_no_idle_digest_when_every_number_is_called():

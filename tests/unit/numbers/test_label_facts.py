@@ -3,18 +3,22 @@ by the label each number shows now, whatever moved them: a sync of calls and led
 inline or bulk label change, a label changed at the provider, a purchase, and label changes
 made while a ledger is being written."""
 
+import threading
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import cycle
 
 import pytest
+from django.db import connection, transaction
+from django.utils import timezone
 
 from billing.services.charge_facts import count_charges
 from numbers.models import LabelMonth, NumberMonth, PhoneNumber
 from numbers.services.bulk import BulkChange, apply_bulk_change
 from numbers.services.fact_tables import FACT_FIELDS
-from numbers.services.label_facts import rebuild_label_facts
+from numbers.services.label_facts import lock_label_facts, rebuild_label_facts
 from numbers.services.labels import set_label
 from portal.models import ProviderAccount, SyncRun
 from portal.providers import adapter_for
@@ -165,3 +169,45 @@ def test_labels_changed_while_a_ledger_is_written_lose_nothing():
     total = sum(row.charged for row in LabelMonth.objects.filter(account=account))
     assert total == Decimal("1.2500") * len(numbers) * 15
     assert_label_facts_true()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_label_edited_while_a_call_sync_stamps_the_number_waits_never_deadlocks():
+    """The call sync holds its share of the label-facts lock while it writes the numbers'
+    last call; a label edit of the same number takes that lock before the number's row, so
+    on PostgreSQL it waits for the sync rather than deadlock with it."""
+    account = provider_account("vobiz", currency="INR")
+    number = PhoneNumberFactory(account=account)
+    sync_holds_its_share = threading.Event()
+    errors = []
+
+    def call_sync():
+        try:
+            with transaction.atomic():
+                lock_label_facts(account.provider_id)
+                sync_holds_its_share.set()
+                time.sleep(0.5)  # the label edit starts meanwhile
+                PhoneNumber.objects.filter(pk=number.pk).update(last_call_at=timezone.now())
+        except Exception as exc:  # a deadlock, as PostgreSQL reports it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def label_edit():
+        sync_holds_its_share.wait(10)
+        try:
+            set_label(PhoneNumber.objects.get(pk=number.pk), "Edited meanwhile", actor=None)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call_sync), threading.Thread(target=label_edit)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    number.refresh_from_db()
+    assert number.label == "Edited meanwhile"
+    assert number.last_call_at is not None
