@@ -86,6 +86,7 @@ def test_finance_finds_idle_numbers_from_the_menu_filters_and_exports_them(
     expect(table.get_by_test_id("idle-total")).to_have_count(2)  # USD and INR apart
     expect(table).not_to_contain_text(usage["busy"].display_number)
 
+    page.wait_for_load_state("load")  # htmx has taken over the filters
     with page.expect_response(lambda response: response.request.headers.get("hx-request")):
         page.get_by_label("Provider", exact=True).select_option("vobiz")
     expect(page).to_have_url(re.compile(r"/numbers/idle/\?idle_days=60&provider=vobiz(&|$)"))
