@@ -9,15 +9,14 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from alerts.kinds import KINDS
 from alerts.models import Alert, Delivery, DeliveryAttempt, Rule
+from alerts.selectors.subscriptions import may_receive
 
 VIEW_ALERTS = "alerts.view_alert"
 CHANGE_ALERTS = "alerts.change_alert"
 
 
 def may_see_alert(user, alert: Alert) -> bool:
-    return (
-        user.is_active and user.has_perm(VIEW_ALERTS) and user.has_perm(alert.rule.info.permission)
-    )
+    return user.has_perm(VIEW_ALERTS) and may_receive(user, alert.rule)
 
 
 def may_act_on_alert(user, alert: Alert) -> bool:

@@ -1,17 +1,15 @@
 """The rules as the rules page shows them: their parameters and reminder period in words,
-and who receives each (alerts.selectors.subscriptions' answer, for many rules at once)."""
+and who receives each (alerts.selectors.subscriptions.receivers, for many rules at once)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
 from alerts.kinds import Kind
-from alerts.models import Rule, Subscription
-from alerts.selectors.subscriptions import may_receive, subscribed_by_default
+from alerts.models import Rule
+from alerts.selectors.subscriptions import Receiver, receivers
 
 # The conditions, in words, with the rule's parameters filled in.
 CONDITIONS = {
@@ -55,46 +53,11 @@ def reminder_in_words(period: timedelta | None) -> str:
     return f"every {seconds} seconds"
 
 
-@dataclass
-class Receiver:
-    user: object
-    receives: bool  # their own choice, else their role's default
-
-    @property
-    def by_email(self) -> bool:
-        """Whether an alert reaches them: they receive it and have an address to send to."""
-        return self.receives and bool(self.user.email)
-
-
-def receivers(rules) -> list[list[Receiver]]:
-    """For each of `rules` in turn (a rule not saved yet too), every active user who may
-    receive it (may_receive), with whether they receive it now: the users, their groups and
-    the rules' subscriptions read once for all the rules."""
-    rules = list(rules)
-    users = list(
-        get_user_model()
-        .objects.filter(is_active=True)
-        .prefetch_related("groups")
-        .order_by("username")
-    )
-    chosen = {
-        (rule_id, user_id): subscribed
-        for rule_id, user_id, subscribed in Subscription.objects.filter(
-            rule__in=[rule for rule in rules if rule.pk]
-        ).values_list("rule_id", "user_id", "subscribed")
-    }
-    return [
-        [
-            Receiver(user, chosen.get((rule.pk, user.pk), subscribed_by_default(user, rule)))
-            for user in users
-            if may_receive(user, rule)
-        ]
-        for rule in rules
-    ]
-
-
 def rules_for_page() -> QuerySet[Rule]:
     """Every rule, with how many active webhooks receive it."""
     return Rule.objects.annotate(
         webhook_count=Count("webhooks", filter=Q(webhooks__is_active=True))
     ).order_by("kind", "name")
+
+
+__all__ = ["Receiver", "parameters_in_words", "receivers", "reminder_in_words", "rules_for_page"]

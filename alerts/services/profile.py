@@ -3,6 +3,7 @@ receive; and the test e-mail that shows alerts reach them."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 
@@ -14,7 +15,7 @@ from alerts.services.subscriptions import set_subscription
 from portal.models import AuditEvent
 from portal.services.audit import record_audit_event
 
-EMAIL_MAX_LENGTH = 254
+EMAIL_MAX_LENGTH = get_user_model()._meta.get_field("email").max_length
 
 
 def change_email(*, user, email: str, actor) -> bool:
