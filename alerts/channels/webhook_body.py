@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
+from alerts.links import absolute
 from alerts.models import Alert, Delivery, WebhookEndpoint
 
 FIRED = "alert.fired"
@@ -17,7 +18,6 @@ REMINDER = "alert.reminder"
 TEST = "alert.test"
 
 # Where the alert is shown in the portal (the history of alerts).
-HISTORY_PATH = "/alerts/"
 # Slack shows at most ten fields in a section.
 SLACK_FIELDS = 10
 
@@ -29,7 +29,7 @@ def event_of(delivery: Delivery) -> str:
 
 
 def portal_link() -> str:
-    return f"{settings.PORTAL_URL}{HISTORY_PATH}"
+    return absolute(reverse("alerts:history"))
 
 
 def _time(moment) -> str | None:
