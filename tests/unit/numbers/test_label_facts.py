@@ -178,15 +178,26 @@ def test_a_label_edited_while_a_call_sync_stamps_the_number_waits_never_deadlock
     on PostgreSQL it waits for the sync rather than deadlock with it."""
     account = provider_account("vobiz", currency="INR")
     number = PhoneNumberFactory(account=account)
-    sync_holds_its_share = threading.Event()
+    sync_holds_its_share, edit_started = threading.Event(), threading.Event()
     errors = []
+
+    def edit_has_come_to_wait() -> bool:
+        """PostgreSQL: the edit waits on a lock the sync holds. SQLite has one writer at a
+        time (the sync's transaction holds it): there the edit waits from its start."""
+        if connection.vendor != "postgresql":
+            return edit_started.is_set()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            return cursor.fetchone()[0] > 0
 
     def call_sync():
         try:
             with transaction.atomic():
                 lock_label_facts(account.provider_id)
                 sync_holds_its_share.set()
-                time.sleep(0.5)  # the label edit starts meanwhile
+                deadline = time.monotonic() + 10
+                while not edit_has_come_to_wait() and time.monotonic() < deadline:
+                    time.sleep(0.02)
                 PhoneNumber.objects.filter(pk=number.pk).update(last_call_at=timezone.now())
         except Exception as exc:  # a deadlock, as PostgreSQL reports it
             errors.append(exc)
@@ -195,6 +206,7 @@ def test_a_label_edited_while_a_call_sync_stamps_the_number_waits_never_deadlock
 
     def label_edit():
         sync_holds_its_share.wait(10)
+        edit_started.set()
         try:
             set_label(PhoneNumber.objects.get(pk=number.pk), "Edited meanwhile", actor=None)
         except Exception as exc:
